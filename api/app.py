@@ -1,0 +1,98 @@
+"""The FastAPI application: routers, error mapping, and the routes that are not per collection."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Form, HTTPException
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.deps import CurrentActor, Service, Tokens
+from api.items import items_router
+from api.problems import install_problem_handlers, problem
+from api.rendering import JSON
+from api.schemas import Health, Token
+from api.tokens import TokenIssuer
+from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
+
+MAX_BODY_BYTES = 1 << 20
+
+
+def create_api(service: SecretariatApplication, *, token_key: str,
+               token_ttl: timedelta = timedelta(hours=8)) -> FastAPI:
+    """The HTTP API over one application service."""
+    api = FastAPI(title="Secretariat", version="0.1.0",
+                  description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
+                              "support requests: event-sourced workflows with a full decision history.")
+    api.state.service = service
+    api.state.tokens = TokenIssuer(token_key, token_ttl)
+    install_problem_handlers(api)
+    api.add_middleware(BodySizeLimit)
+    api.include_router(_general_routes())
+    for cls in AGGREGATES.values():
+        api.include_router(items_router(cls))
+    return api
+
+
+def _general_routes() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/auth/token", response_model=Token, tags=["Auth"], responses={401: {"description": "Wrong "
+                 "credentials"}})
+    def sign_in(username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
+                service: Service, tokens: Tokens):
+        """Exchange a username and password (OAuth2 password form) for a bearer token."""
+        actor = service.authenticate(username, password)
+        if actor is None:
+            raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
+        return JSON({"access_token": tokens.issue(actor.username), "token_type": "bearer",
+                     "expires_in": int(tokens.ttl.total_seconds())})
+
+    @router.get("/workflows", tags=["Workflows"])
+    def workflows(_actor: CurrentActor):
+        """Every workflow's states, actions (from, to, roles, required fields) and fields, as data."""
+        return JSON({"workflows": [w.as_document() for w in WORKFLOWS.values()]})
+
+    @router.get("/workflows/{collection}.mmd", tags=["Workflows"], response_class=PlainTextResponse)
+    def workflow_diagram(collection: str, _actor: CurrentActor):
+        """The workflow's state diagram as Mermaid text."""
+        if collection not in WORKFLOWS:
+            raise HTTPException(404, f"no workflow {collection!r}; there are: {', '.join(WORKFLOWS)}")
+        return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
+
+    @router.get("/health", response_model=Health, tags=["Operations"])
+    def health(service: Service):
+        """Whether the store answers (no authentication)."""
+        try:
+            service.recorder.max_notification_id()
+        except Exception as error:  # noqa: BLE001 - any store failure is "unavailable", and says which
+            return problem(503, "unavailable", "Store unavailable", f"the event store does not answer: "
+                           f"{type(error).__name__}")
+        # Lists are read from the log itself for now, so nothing lags behind it.
+        return JSON({"status": "ok", "store": service.factory.__class__.__module__.split(".")[-1],
+                     "projection_lag": 0})
+
+    @router.get("/", include_in_schema=False)
+    def home():
+        return RedirectResponse("/docs")
+
+    return router
+
+
+class BodySizeLimit:
+    """Refuses a declared body over 1 MiB before reading it: an absurd body is a 413, not a memory spike."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = dict(scope["headers"]).get(b"content-length")
+            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+                response = problem(413, "request-too-large", "Request too large",
+                                   f"the body is larger than {MAX_BODY_BYTES} bytes")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

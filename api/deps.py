@@ -1,0 +1,44 @@
+"""Dependencies the routes share: the application service and the calling user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.tokens import TokenIssuer
+from domain.actor import Actor
+from domain.application import SecretariatApplication
+
+_bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
+_UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+
+
+def get_service(request: Request) -> SecretariatApplication:
+    return request.app.state.service
+
+
+def get_tokens(request: Request) -> TokenIssuer:
+    return request.app.state.tokens
+
+
+Service = Annotated[SecretariatApplication, Depends(get_service)]
+Tokens = Annotated[TokenIssuer, Depends(get_tokens)]
+
+
+def current_actor(service: Service, tokens: Tokens,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+    """The user the bearer token names, with the roles they hold now (a revoked role is gone at once)."""
+    if credentials is None:
+        raise HTTPException(401, "this route needs Authorization: Bearer <token> (get one from POST /auth/token)",
+                            headers=_UNAUTHENTICATED)
+    username = tokens.username_in(credentials.credentials)
+    actor = service.actor_named(username) if username else None
+    if actor is None:
+        raise HTTPException(401, "the token is invalid or expired; sign in again at POST /auth/token",
+                            headers=_UNAUTHENTICATED)
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]

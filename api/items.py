@@ -1,0 +1,143 @@
+"""One router per collection, derived from its workflow table: create, list, get, history, one route per action.
+
+No `from __future__ import annotations` here: FastAPI must see the generated body
+models themselves in the route signatures, not their names.
+"""
+
+import hashlib
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, Optional
+
+from fastapi import APIRouter, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from api.deps import CurrentActor, Service
+from api.rendering import JSON, item_document, item_response
+from api.schemas import History, Problem, body_model, page_model, public_model
+from domain.errors import NotFound, ValidationFailed
+from domain.item import WorkflowItem
+from domain.workflow import Action, Workflow
+
+_ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}}
+           for status in (401, 403, 404, 409, 412, 422)}
+
+IdempotencyKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200,
+                                                 description="Send a retry with the same key and body to get "
+                                                             "the first answer, with nothing recorded twice")]
+IfMatch = Annotated[Optional[str], Header(alias="If-Match", max_length=50,
+                                          description='Act only if the item is still at this version, e.g. "3"')]
+
+_IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+
+# Per collection: the list filters beyond `state` (field names of the workflow).
+_FILTERS = {"mandates": ("assigned_to",), "tasks": ("assignee", "mandate_id"), "support-requests": ("party",)}
+
+
+def items_router(cls: type[WorkflowItem]) -> APIRouter:
+    workflow = cls.workflow
+    collection = workflow.collection
+    tag = workflow.title + "s"
+    public = public_model(workflow)
+    router = APIRouter(prefix=f"/{collection}", tags=[tag], responses=_ERRORS)
+    create_body = body_model(workflow, workflow.creating_action)
+    filters_model = _filters_model(workflow)
+
+    @router.post("", status_code=201, response_model=public, summary=workflow.creating_action.description,
+                 name=f"{workflow.name}.{workflow.creating_action.name}")
+    def create(body: create_body, actor: CurrentActor, service: Service, request: Request,
+               idempotency_key: IdempotencyKey = None):
+        values, reason = _values(body)
+        outcome = service.create(collection, actor, values, reason=reason, idempotency_key=idempotency_key,
+                                 fingerprint=_fingerprint(request, body))
+        item = outcome.item
+        return item_response(item, actor, status=outcome.status, location=f"/{collection}/{item.id}")
+
+    @router.get("", response_model=page_model(workflow, public), summary=f"List {collection}, newest first")
+    def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, service: Service):
+        wanted = {k: v for k, v in filters.model_dump(exclude={"limit", "offset"}).items() if v is not None}
+        items = list(service.list_items(collection, actor, wanted))
+        page = items[filters.offset: filters.offset + filters.limit]
+        return JSON({"items": [item_document(i, actor) for i in page], "total": len(items)})
+
+    @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past")
+    def get_item(item_id: str, actor: CurrentActor, service: Service,
+                 version: Annotated[Optional[int], Query(ge=1, le=2**31, description="The item at this version")] = None,
+                 as_of: Annotated[Optional[datetime], Query(description="The item as it was at this instant "
+                                                                         "(ISO 8601 with an offset)")] = None):
+        if version is not None and as_of is not None:
+            raise ValidationFailed("as_of", "give version or as_of, not both")
+        if as_of is not None and as_of.tzinfo is None:
+            raise ValidationFailed("as_of", "as_of needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
+        item = service.get_item(collection, item_id, actor, version=version, as_of=as_of)
+        return item_response(item, actor, current=version is None and as_of is None)
+
+    @router.get("/{item_id}/history", response_model=History, summary="Every event of the item, oldest first")
+    def history(item_id: str, actor: CurrentActor, service: Service):
+        return JSON({"events": service.history(collection, item_id, actor)})
+
+    for action in workflow.commands:
+        _add_action_route(router, workflow, action, public)
+
+    @router.post("/{item_id}/{action}", include_in_schema=False)
+    def unknown_action(item_id: str, action: str, actor: CurrentActor):
+        raise NotFound(f"{workflow.title.lower()}s have no action {action!r}; their actions are: "
+                       f"{', '.join(a.name for a in workflow.commands)}")
+
+    return router
+
+
+def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, public: type[BaseModel]) -> None:
+    body_type = body_model(workflow, action)
+    needs_body = bool(action.requires) or action.reason_required
+    collection = workflow.collection
+    who = ", ".join(action.who)
+    moves = f"{' | '.join(action.sources)} → {action.target or 'same state'}"
+
+    def take_action(item_id: str, actor: CurrentActor, service: Service, request: Request,
+                    body: body_type if needs_body else Optional[body_type] = None,
+                    if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
+        values, reason = _values(body)
+        outcome = service.act(collection, item_id, action.name, actor, values, reason=reason,
+                              expected_version=_version_in(if_match), idempotency_key=idempotency_key,
+                              fingerprint=_fingerprint(request, body))
+        return item_response(outcome.item, actor)
+
+    router.add_api_route(f"/{{item_id}}/{action.name}", take_action, methods=["POST"], response_model=public,
+                         name=f"{workflow.name}.{action.name}", summary=f"{action.name} ({moves})",
+                         description=f"{action.description}\n\nWho: {who}.".strip())
+
+
+def _filters_model(workflow: Workflow) -> type[BaseModel]:
+    fields: dict[str, Any] = {
+        "state": (Optional[Literal[workflow.states]], Field(None, description="Only items in this state")),
+        "limit": (int, Field(50, ge=1, le=500)),
+        "offset": (int, Field(0, ge=0, le=10**9)),
+    }
+    for name in _FILTERS[workflow.collection]:
+        spec = workflow.field_by_name[name]
+        kind = Literal[spec.choices] if spec.choices else Annotated[str, Field(max_length=spec.max_length)]
+        fields[name] = (Optional[kind], Field(None))
+    return create_model(f"{workflow.title.replace(' ', '')}Filters", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _values(body: Optional[BaseModel]) -> tuple[dict[str, Any], Optional[str]]:
+    if body is None:
+        return {}, None
+    values = body.model_dump(exclude_unset=False)
+    reason = values.pop("reason", None)
+    return values, reason
+
+
+def _fingerprint(request: Request, body: Optional[BaseModel]) -> str:
+    payload = body.model_dump_json() if body is not None else ""
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{payload}".encode()).hexdigest()
+
+
+def _version_in(if_match: Optional[str]) -> Optional[int]:
+    if if_match is None or if_match.strip() == "*":
+        return None
+    match = _IF_MATCH.match(if_match.strip())
+    if not match:
+        raise ValidationFailed("If-Match", 'If-Match takes the item\'s version as its ETag shows it, e.g. "3"')
+    return int(match.group(1))

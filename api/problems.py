@@ -1,0 +1,71 @@
+"""Every error becomes an RFC 9457 problem document here, and only here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import (Conflict, DomainError, Forbidden, InvalidTransition, NotFound, PreconditionFailed,
+                           RuleBroken, ValidationFailed)
+
+log = logging.getLogger("secretariat.api")
+
+PROBLEM = "application/problem+json"
+
+# error class -> (status, slug, title)
+_DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
+    NotFound: (404, "not-found", "Not found"),
+    Forbidden: (403, "forbidden", "Forbidden"),
+    InvalidTransition: (409, "invalid-transition", "Action not allowed in this state"),
+    RuleBroken: (409, "rule-broken", "A business rule refuses this"),
+    Conflict: (409, "conflict", "Conflict"),
+    PreconditionFailed: (412, "precondition-failed", "The item has changed"),
+    ValidationFailed: (422, "validation-failed", "Invalid input"),
+}
+
+_HTTP_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+                405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
+
+
+def problem(status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:secretariat:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
+        status, slug, title = next(v for cls, v in _DOMAIN.items() if isinstance(error, cls))
+        extra = {"errors": [{"field": error.field, "detail": error.detail}]} if isinstance(error, ValidationFailed) else {}
+        return problem(status, slug, title, error.detail, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field_name(e["loc"]), "detail": e["msg"]} for e in error.errors()]
+        detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors)
+        return problem(422, "validation-failed", "Invalid input", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        title = _HTTP_TITLES.get(error.status_code, "Error")
+        detail = error.detail if isinstance(error.detail, str) else title
+        return problem(error.status_code, title.lower().replace(" ", "-"), title, detail,
+                       headers=getattr(error, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        # A fault of ours, not the client's: logged with its trace, answered without internals.
+        log.exception("unexpected error", exc_info=error)
+        return problem(500, "internal", "Internal error", "something went wrong on our side; it has been logged")
+
+
+def _field_name(location: tuple) -> str:
+    """`("body", "due")` -> `due`; `("query", "limit")` -> `limit`; a body that is not JSON -> `body`."""
+    names = [str(p) for p in location[1:] if not isinstance(p, int)] if len(location) > 1 else []
+    return ".".join(names) or (str(location[0]) if location else "body")

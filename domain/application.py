@@ -1,0 +1,345 @@
+"""The application service: one `eventsourcing` Application over every aggregate.
+
+One application means one global, ordered notification log, which projections and
+the audit chain follow. Its public methods are use-case verbs that load, act and
+save; library errors become the project's own errors here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import get_topic
+
+from domain.actor import Actor
+from domain.calendar import BusinessCalendar
+from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from domain.idempotency import IdempotentOutcome, IdempotencyRecord
+from domain.item import WorkflowItem
+from domain.mandate import Mandate
+from domain.support_request import DECISION_WORKING_DAYS, SupportRequest
+from domain.task import Task
+from domain.user import User
+from domain.workflow import Workflow
+
+AGGREGATES: dict[str, type[WorkflowItem]] = {cls.workflow.collection: cls for cls in (Mandate, Task, SupportRequest)}
+WORKFLOWS: dict[str, Workflow] = {collection: cls.workflow for collection, cls in AGGREGATES.items()}
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class SecretariatApplication(Application[UUID]):
+    # The name fixes table names and topics for good: never change it.
+    name = "secretariat"
+    snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, User: 50}
+
+    def __init__(self, env: Mapping[str, str] | None = None, *, hasher: PasswordHasher, clock: Clock = utc_now,
+                 calendar: BusinessCalendar = BusinessCalendar(), tz: ZoneInfo = ZoneInfo("Europe/Ljubljana")):
+        super().__init__(env)
+        self.hasher = hasher
+        self.clock = clock
+        self.calendar = calendar
+        self.tz = tz
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(DecimalAsStr())
+
+    # -- workflow items ----------------------------------------------------
+
+    def record_mandate(self, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
+        """Record a decision of the Committee of Ministers as a mandate."""
+        reference = values.get("reference")
+        item_id = Mandate.id_for(reference) if isinstance(reference, str) and reference.strip() else None
+        return self._create(Mandate, actor, values, item_id=item_id, **kw)
+
+    def create_task(self, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
+        """Create a task, linking it to its mandate if it names one."""
+        return self._create(Task, actor, values, **kw)
+
+    def submit_support_request(self, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
+        """Submit a Party's support request; its decision is due in 10 working days."""
+        today = self.clock().astimezone(self.tz).date()
+        derived = {"decision_due": self.calendar.add_working_days(today, DECISION_WORKING_DAYS)}
+        return self._create(SupportRequest, actor, values, derived=derived, **kw)
+
+    def create(self, collection: str, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
+        verb = {"mandates": self.record_mandate, "tasks": self.create_task,
+                "support-requests": self.submit_support_request}[collection]
+        return verb(actor, values, **kw)
+
+    def act(self, collection: str, item_id: UUID | str, action: str, actor: Actor, values: Mapping[str, Any], *,
+            reason: str | None = None, expected_version: int | None = None, idempotency_key: str | None = None,
+            fingerprint: str = "") -> IdempotentOutcome:
+        """Take an action on an item: load it, act, save it (with its mandate, when a task settles)."""
+        replay = self._replay(actor, idempotency_key, fingerprint)
+        if replay:
+            return replay
+        item = self.get_item(collection, item_id, actor)
+        if expected_version is not None and expected_version != item.version:
+            raise PreconditionFailed(f"the item is at version {item.version}, not {expected_version}; "
+                                     "reload it and decide again")
+        was_closed = item.is_closed
+        item.act(action, actor, values, now=self.clock(), reason=reason)
+        self._check_references(item, values)
+        related = []
+        if isinstance(item, Task) and item.mandate_id and item.is_closed and not was_closed:
+            mandate = self._load(Mandate, item.mandate_id)
+            mandate.settle_task(item.id, item.state, actor=actor.username, now=self.clock())
+            related.append(mandate)
+        return self._save_outcome(item, related, actor, idempotency_key, fingerprint, status=200)
+
+    def _create(self, cls: type[WorkflowItem], actor: Actor, values: Mapping[str, Any], *,
+                item_id: UUID | None = None, derived: Mapping[str, Any] | None = None, reason: str | None = None,
+                idempotency_key: str | None = None, fingerprint: str = "") -> IdempotentOutcome:
+        replay = self._replay(actor, idempotency_key, fingerprint)
+        if replay:
+            return replay
+        now = self.clock()
+        item = cls.start_new(actor, values, now=now, reason=reason, derived=derived, item_id=item_id)
+        self._check_references(item, values)
+        related = []
+        if isinstance(item, Task) and item.mandate_id:
+            mandate = self._existing_mandate_for(item.mandate_id)
+            mandate.link_task(item.id, actor=actor.username, now=now)
+            related.append(mandate)
+        return self._save_outcome(item, related, actor, idempotency_key, fingerprint, status=201)
+
+    def _save_outcome(self, item: WorkflowItem, related: list[WorkflowItem], actor: Actor, key: str | None,
+                      fingerprint: str, *, status: int) -> IdempotentOutcome:
+        record = None
+        if key:
+            record = IdempotencyRecord.start(actor.username, key, fingerprint, item_id=item.id,
+                                             version=item.version, status=status, now=self.clock())
+        try:
+            self.save(item, *related, record)
+        except IntegrityError:
+            replay = self._replay(actor, key, fingerprint)
+            if replay:  # the same request, sent twice at once: the first one's answer stands
+                return replay
+            if status == 201 and isinstance(item, Mandate):
+                raise Conflict(f"a mandate with reference {item.fields['reference']!r} already exists") from None
+            raise Conflict("the item was changed by someone else at the same time; reload it and try again") from None
+        return IdempotentOutcome(item, status, replayed=False)
+
+    def _replay(self, actor: Actor, key: str | None, fingerprint: str) -> IdempotentOutcome | None:
+        """The first answer to a request sent again with the same idempotency key."""
+        if not key:
+            return None
+        try:
+            record: IdempotencyRecord = self.repository.get(IdempotencyRecord.id_for(actor.username, key))
+        except AggregateNotFoundError:
+            return None
+        record.refuse_unless_same(fingerprint)
+        item = self.repository.get(record.item_id, version=record.item_version)
+        return IdempotentOutcome(item, record.status, replayed=True)
+
+    # -- reading items -----------------------------------------------------
+
+    def get_item(self, collection: str, item_id: UUID | str, actor: Actor, *, version: int | None = None,
+                 as_of: datetime | None = None) -> WorkflowItem:
+        """The item now, at a version, or as it was at an instant; only for those who may read it."""
+        cls = AGGREGATES[collection]
+        if as_of is not None:
+            item = self._as_of(cls, item_id, as_of)
+        else:
+            item = self._load(cls, item_id, version=version)
+        # A reader who may not see an item is told it does not exist, so ids of other
+        # Parties' requests leak nothing; a role that may read none of them gets 403.
+        if not item.may_be_read_by(actor):
+            if any(actor.has_role(r) for r in cls.workflow.readers):
+                raise NotFound(f"no {cls.workflow.title.lower()} with id {item_id}")
+            raise Forbidden(f"reading {collection} needs one of: {', '.join(cls.workflow.readers)}")
+        return item
+
+    def history(self, collection: str, item_id: UUID | str, actor: Actor) -> list[dict[str, Any]]:
+        """Every event of the item, oldest first, with the state before and after it."""
+        current = self.get_item(collection, item_id, actor)
+        entries, item = [], None
+        for event in self.events.get(current.id):
+            before = item.state if item is not None else None
+            item = event.mutate(item)
+            entries.append({"version": event.originator_version, "type": type(event).__qualname__,
+                            "at": event.timestamp, "actor": event.actor, "reason": event.reason,
+                            "data": event.data, "state_before": before, "state_after": item.state})
+        return entries
+
+    def list_items(self, collection: str, actor: Actor, filters: Mapping[str, Any]) -> Iterator[WorkflowItem]:
+        """Items of a collection the actor may read, newest first, matching every filter.
+
+        Replays from the log: the item-list projection replaces this for large stores.
+        """
+        cls = AGGREGATES[collection]
+        created = cls.event_class_for(cls.workflow.creating_action)
+        head = self.recorder.max_notification_id() or 0
+        ids: list[UUID] = []
+        position = 1
+        while position <= head:
+            batch = self.recorder.select_notifications(position, 1000, topics=[get_topic(created)])
+            if not batch:
+                break
+            ids.extend(n.originator_id for n in batch)
+            position = batch[-1].id + 1
+        for item_id in reversed(ids):
+            item = self.repository.get(item_id)
+            if item.may_be_read_by(actor) and all(item.view().get(k) == v for k, v in filters.items()):
+                yield item
+
+    def _as_of(self, cls: type[WorkflowItem], item_id: UUID | str, instant: datetime) -> WorkflowItem:
+        item = None
+        for event in self.events.get(self._uuid(cls, item_id)):
+            if event.timestamp > instant:
+                break
+            item = event.mutate(item)
+        if item is None:
+            raise NotFound(f"{cls.workflow.title.lower()} {item_id} did not exist at {instant.isoformat()}")
+        return item
+
+    def _load(self, cls: type, item_id: UUID | str, *, version: int | None = None) -> Any:
+        uuid = self._uuid(cls, item_id)
+        try:
+            item = self.repository.get(uuid, version=version)
+        except AggregateNotFoundError:
+            raise NotFound(f"no {_title(cls)} with id {item_id}") from None
+        if not isinstance(item, cls):
+            raise NotFound(f"no {_title(cls)} with id {item_id}")
+        if version is not None and item.version != version:
+            raise NotFound(f"{_title(cls)} {item_id} has no version {version}; it is at version {item.version}")
+        return item
+
+    @staticmethod
+    def _uuid(cls: type, item_id: UUID | str) -> UUID:
+        try:
+            return item_id if isinstance(item_id, UUID) else UUID(str(item_id))
+        except ValueError:
+            raise NotFound(f"no {_title(cls)} with id {item_id}") from None
+
+    def _check_references(self, item: WorkflowItem, values: Mapping[str, Any]) -> None:
+        """A task is assigned only to someone who can sign in."""
+        if isinstance(item, Task) and values.get("assignee"):
+            try:
+                self._load(User, User.id_for(values["assignee"]))
+            except NotFound:
+                raise ValidationFailed("assignee", f"assignee {values['assignee']!r} is not a user") from None
+
+    def _existing_mandate_for(self, mandate_id: str) -> Mandate:
+        try:
+            return self._load(Mandate, mandate_id)
+        except NotFound:
+            raise ValidationFailed("mandate_id", f"mandate_id {mandate_id} names no existing mandate") from None
+
+    # -- users ---------------------------------------------------------------
+
+    def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
+                      email: str | None = None, actor: str) -> User:
+        """Register a user; a second user of the same name is refused."""
+        _check_password(password)
+        user = User.register(username, self.hasher.hash(password), list(roles), party=party, email=email,
+                             actor=actor, now=self.clock())
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise Conflict(f"a user named {username!r} already exists") from None
+        return user
+
+    def grant_role(self, username: str, role: str, *, party: str | None = None, actor: str) -> User:
+        user = self.user(username)
+        user.grant(role, party=party, actor=actor, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def revoke_role(self, username: str, role: str, *, actor: str) -> User:
+        user = self.user(username)
+        user.revoke(role, actor=actor, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def change_password(self, username: str, password: str, *, actor: str) -> User:
+        _check_password(password)
+        user = self.user(username)
+        user.change_password(self.hasher.hash(password), actor=actor, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def user(self, username: str) -> User:
+        try:
+            return self._load(User, User.id_for(username))
+        except NotFound:
+            raise NotFound(f"no user named {username!r}") from None
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        """The actor, if the password is right; None otherwise (same work either way)."""
+        try:
+            user = self.user(username)
+        except NotFound:
+            self.hasher.verify(_UNKNOWN_USER_HASH.get(self.hasher), password)
+            return None
+        return user.as_actor() if self.hasher.verify(user.password_hash, password) else None
+
+    def actor_named(self, username: str) -> Actor | None:
+        try:
+            return self.user(username).as_actor()
+        except NotFound:
+            return None
+
+    def _save_user(self, user: User) -> None:
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise Conflict(f"user {user.username} was changed at the same time; try again") from None
+
+
+class _UnknownUserHash:
+    """A real hash to verify against when the user does not exist, so timing does not tell."""
+
+    def __init__(self) -> None:
+        self._by_hasher: dict[int, str] = {}
+
+    def get(self, hasher: PasswordHasher) -> str:
+        key = id(hasher)
+        if key not in self._by_hasher:
+            self._by_hasher[key] = hasher.hash("unknown user: no password matches this")
+        return self._by_hasher[key]
+
+
+_UNKNOWN_USER_HASH = _UnknownUserHash()
+
+
+def _check_password(password: str) -> None:
+    # The minimum length is the edges' policy (the demo users' passwords are their names);
+    # the maximum keeps a hash from being a denial of service.
+    if not (1 <= len(password) <= 256):
+        raise ValidationFailed("password", "a password has 1 to 256 characters")
+
+
+def _title(cls: type) -> str:
+    workflow = getattr(cls, "workflow", None)
+    return workflow.title.lower() if workflow else cls.__name__.lower()

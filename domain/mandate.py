@@ -1,0 +1,110 @@
+"""Mandate: a decision of the Committee of Ministers that the Secretariat or the EWG carries out."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Mapping
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from domain.item import WorkflowItem, deadline
+from domain.workflow import Action, Field, Workflow, check_rule
+
+STAFF = ("secretariat", "head")
+
+WORKFLOW = Workflow(
+    name="mandate",
+    collection="mandates",
+    title="Mandate",
+    states=("adopted", "in_progress", "reported", "fulfilled", "withdrawn"),
+    terminal=("fulfilled", "withdrawn"),
+    readers=("secretariat", "head", "ewg", "auditor"),
+    fields=(
+        Field("reference", str, required=True, max_length=100, description="Unique, e.g. CoM-2015-05-05/1"),
+        Field("title", str, required=True, max_length=300),
+        Field("text", str, max_length=50000, description="The text of the decision"),
+        Field("decided_on", date, required=True, description="Date of the ministerial decision"),
+        Field("meeting", str, max_length=300, description="e.g. 3rd CoM, Sofia"),
+        Field("assigned_to", str, required=True, choices=("secretariat", "ewg")),
+        Field("report_due", date, description="When the report to the CoM is due"),
+        Field("summary", str, max_length=50000, description="The report's summary"),
+    ),
+    actions=(
+        Action("record", (), "adopted", STAFF, accepts=("reference", "title", "text", "decided_on", "meeting",
+               "assigned_to", "report_due"), event="Recorded", description="Record a CoM decision"),
+        Action("start", ("adopted",), "in_progress", (*STAFF, "ewg"), event="Started"),
+        Action("report", ("in_progress",), "reported", STAFF, requires=("summary",), event="Reported"),
+        Action("reopen", ("reported",), "in_progress", (*STAFF, "ewg"), reason_required=True, event="Reopened",
+               description="The CoM asked for more"),
+        Action("fulfil", ("reported",), "fulfilled", ("head",), event="Fulfilled",
+               description="Refused while any linked task is still open"),
+        Action("withdraw", ("adopted", "in_progress"), "withdrawn", ("head",), reason_required=True,
+               event="Withdrawn"),
+        Action("set_report_due", ("adopted", "in_progress", "reported"), None, STAFF, requires=("report_due",),
+               reason_required=True, event="ReportDueSet"),
+    ),
+)
+
+
+def no_linked_task_is_open(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
+    open_tasks = [t for t, outcome in item.get("tasks", {}).items() if outcome == "open"]
+    check_rule(not open_tasks, f"cannot fulfil while {len(open_tasks)} linked task(s) are still open: "
+                               f"{', '.join(open_tasks)}; approve or cancel them first")
+
+
+class Mandate(WorkflowItem):
+    workflow = WORKFLOW
+    rules = {"fulfil": (no_linked_task_is_open,)}
+
+    class Recorded(WorkflowItem.Created):
+        def apply(self, item: "Mandate") -> None:
+            super().apply(item)
+            item.fields["tasks"] = {}
+
+    class Started(WorkflowItem.Event):
+        pass
+
+    class Reported(WorkflowItem.Event):
+        pass
+
+    class Reopened(WorkflowItem.Event):
+        pass
+
+    class Fulfilled(WorkflowItem.Event):
+        pass
+
+    class Withdrawn(WorkflowItem.Event):
+        pass
+
+    class ReportDueSet(WorkflowItem.Event):
+        pass
+
+    # Bookkeeping that keeps "no open tasks" consistent: linking and settling a task
+    # writes to the mandate too, so a fulfil racing a new task loses on the version.
+    class TaskLinked(WorkflowItem.Event):
+        def apply(self, item: "Mandate") -> None:
+            item.fields["tasks"] = {**item.fields["tasks"], self.data["task_id"]: "open"}
+
+    class TaskSettled(WorkflowItem.Event):
+        def apply(self, item: "Mandate") -> None:
+            item.fields["tasks"] = {**item.fields["tasks"], self.data["task_id"]: self.data["outcome"]}
+
+    @staticmethod
+    def id_for(reference: str) -> UUID:
+        """Mandate ids derive from the unique reference, so the store itself refuses a duplicate."""
+        return uuid5(NAMESPACE_URL, f"secretariat:mandate:{reference.strip()}")
+
+    def link_task(self, task_id: UUID, *, actor: str, now) -> None:
+        check_rule(not self.is_closed, f"mandate {self.fields['reference']} is {self.state}; "
+                                       "tasks can only be linked to an active mandate")
+        self.trigger_event(self.TaskLinked, timestamp=now, actor=actor, reason=None, data={"task_id": str(task_id)})
+
+    def settle_task(self, task_id: UUID, outcome: str, *, actor: str, now) -> None:
+        self.trigger_event(self.TaskSettled, timestamp=now, actor=actor, reason=None,
+                           data={"task_id": str(task_id), "outcome": outcome})
+
+    @property
+    def linked_tasks(self) -> dict[str, str]:
+        return self.fields["tasks"]
+
+    def deadlines(self) -> list[dict]:
+        return deadline("report_due", self.fields.get("report_due"), self.state in ("adopted", "in_progress"))

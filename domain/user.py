@@ -1,0 +1,100 @@
+"""User: someone who signs in, with roles and, for a Party liaison, a Party.
+
+Role grants and revocations are events, so auditors see who granted what and when.
+The password hash is made outside the domain (the application's hasher); only the
+hash is kept, and the audit log never shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.actor import PARTIES, ROLES, Actor
+from domain.errors import ValidationFailed
+from domain.workflow import check_rule
+
+USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+
+
+class User(Aggregate):
+    class Event(Aggregate.Event):
+        actor: str
+
+    class Registered(Event, Aggregate.Created):
+        username: str
+        password_hash: str
+        roles: list[str]
+        party: str | None
+        email: str | None
+
+    class RoleGranted(Event):
+        role: str
+        party: str | None
+
+        def apply(self, user: "User") -> None:
+            user.roles = sorted({*user.roles, self.role})
+            user.party = self.party or user.party
+
+    class RoleRevoked(Event):
+        role: str
+
+        def apply(self, user: "User") -> None:
+            user.roles = [r for r in user.roles if r != self.role]
+
+    class PasswordChanged(Event):
+        password_hash: str
+
+        def apply(self, user: "User") -> None:
+            user.password_hash = self.password_hash
+
+    def __init__(self, username: str, password_hash: str, roles: list[str], party: str | None,
+                 email: str | None) -> None:
+        self.username = username
+        self.password_hash = password_hash
+        self.roles = sorted(roles)
+        self.party = party
+        self.email = email
+
+    @staticmethod
+    def id_for(username: str) -> UUID:
+        """User ids derive from the username, so the store itself refuses a second user of that name."""
+        return uuid5(NAMESPACE_URL, f"secretariat:user:{username}")
+
+    @classmethod
+    def register(cls, username: str, password_hash: str, roles: list[str], *, party: str | None,
+                 email: str | None, actor: str, now: datetime) -> "User":
+        if not USERNAME.match(username):
+            raise ValidationFailed("username", "a username is 2-64 characters: lower-case letters, digits, . _ -, "
+                                               "starting with a letter")
+        for role in roles:
+            _check_role(role, party)
+        return cls._create(cls.Registered, id=cls.id_for(username), timestamp=now, actor=actor,
+                           username=username, password_hash=password_hash, roles=sorted(set(roles)),
+                           party=party, email=email)
+
+    def grant(self, role: str, *, party: str | None, actor: str, now: datetime) -> None:
+        _check_role(role, party or self.party)
+        check_rule(role not in self.roles, f"{self.username} already has the role {role}")
+        self.trigger_event(self.RoleGranted, timestamp=now, actor=actor, role=role,
+                           party=party if role == "party" else None)
+
+    def revoke(self, role: str, *, actor: str, now: datetime) -> None:
+        check_rule(role in self.roles, f"{self.username} does not have the role {role}")
+        self.trigger_event(self.RoleRevoked, timestamp=now, actor=actor, role=role)
+
+    def change_password(self, password_hash: str, *, actor: str, now: datetime) -> None:
+        self.trigger_event(self.PasswordChanged, timestamp=now, actor=actor, password_hash=password_hash)
+
+    def as_actor(self) -> Actor:
+        return Actor(self.username, frozenset(self.roles), self.party if "party" in self.roles else None)
+
+
+def _check_role(role: str, party: str | None) -> None:
+    if role not in ROLES:
+        raise ValidationFailed("role", f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+    if role == "party" and party not in PARTIES:
+        raise ValidationFailed("party", f"the party role needs a Party code, one of: {', '.join(PARTIES)}")

@@ -1,0 +1,219 @@
+"""The workflow machinery: a declarative table of states, actions, grants and fields.
+
+Each workflow (mandate, task, support request) is one `Workflow` value. It is the
+only place a state, action or role is named: command validation, the item's
+`allowed_actions`, the `/workflows` document, the HTTP bodies and the Mermaid
+diagrams are all derived from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from domain.actor import ROLES, Actor
+from domain.errors import Forbidden, InvalidTransition, RuleBroken, ValidationFailed
+
+# Grants that depend on the item, not only on the actor's roles.
+RELATIONS: dict[str, Callable[[Actor, Mapping[str, Any]], bool]] = {
+    # The user named in the item's `assignee` field.
+    "assignee": lambda actor, item: bool(item.get("assignee")) and item.get("assignee") == actor.username,
+    # A Party liaison acting for their own Party.
+    "own_party": lambda actor, item: actor.has_role("party") and actor.party is not None
+    and item.get("party") == actor.party,
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of an item, with what the edge and the domain both check."""
+
+    name: str
+    type: type  # str, int, bool, date or list (of str)
+    required: bool = False  # required when the item is created
+    choices: tuple[str, ...] = ()
+    max_length: int = 2000
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    sources: tuple[str, ...]  # states it may start from; () for the creating action
+    target: str | None  # None: the state stays as it is
+    who: tuple[str, ...]  # role names or RELATIONS names; any one grants it
+    requires: tuple[str, ...] = ()  # fields this action must carry
+    accepts: tuple[str, ...] = ()  # optional fields this action may carry
+    reason_required: bool = False
+    event: str = ""  # the past-tense event class name on the aggregate
+    description: str = ""
+
+    @property
+    def creates(self) -> bool:
+        return not self.sources
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return self.requires + self.accepts
+
+    def permits(self, actor: Actor, item: Mapping[str, Any]) -> bool:
+        for grant in self.who:
+            relation = RELATIONS.get(grant)
+            if relation is not None:
+                if relation(actor, item):
+                    return True
+            elif actor.has_role(grant):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str  # "task"
+    collection: str  # "tasks", the HTTP collection
+    title: str  # "Task", for people
+    states: tuple[str, ...]
+    terminal: tuple[str, ...]
+    fields: tuple[Field, ...]
+    actions: tuple[Action, ...]
+    readers: tuple[str, ...]  # roles or RELATIONS that may read an item
+    by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
+    field_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.actions})
+        object.__setattr__(self, "field_by_name", {f.name: f for f in self.fields})
+        self._check_consistency()
+
+    @property
+    def creating_action(self) -> Action:
+        return next(a for a in self.actions if a.creates)
+
+    @property
+    def commands(self) -> tuple[Action, ...]:
+        """Every action but the creating one."""
+        return tuple(a for a in self.actions if not a.creates)
+
+    def action(self, name: str) -> Action:
+        try:
+            return self.by_name[name]
+        except KeyError:
+            raise InvalidTransition(
+                f"{self.title} has no action {name!r}; its actions are: {', '.join(self.by_name)}"
+            ) from None
+
+    def available_in(self, state: str) -> list[Action]:
+        return [a for a in self.commands if state in a.sources]
+
+    def allowed_actions(self, actor: Actor, item: Mapping[str, Any]) -> list[str]:
+        """The actions `actor` may take on `item` now (state and grants both fit)."""
+        return [a.name for a in self.available_in(item["state"]) if a.permits(actor, item)]
+
+    def may_read(self, actor: Actor, item: Mapping[str, Any]) -> bool:
+        return any(
+            RELATIONS[g](actor, item) if g in RELATIONS else actor.has_role(g) for g in self.readers
+        )
+
+    def check(self, action: Action, actor: Actor, item: Mapping[str, Any], values: Mapping[str, Any],
+              reason: str | None) -> None:
+        """Refuse the action unless the state, the actor's grants and the given values fit.
+
+        Checked in this order so that the error names the first thing to fix:
+        state (409), grant (403), then the fields (422).
+        """
+        state = item.get("state")
+        if not action.creates and state not in action.sources:
+            allowed = [a.name for a in self.available_in(state)]
+            raise InvalidTransition(
+                f"cannot {action.name} a {self.name.replace('_', ' ')} in state {state!r}; "
+                f"actions allowed in {state!r}: {', '.join(allowed) or 'none (final state)'}"
+            )
+        if not action.permits(actor, item):
+            raise Forbidden(f"{action.name} needs one of: {', '.join(action.who)}")
+        if action.reason_required and not (reason and reason.strip()):
+            raise ValidationFailed("reason", f"{action.name} requires a reason")
+        unknown = set(values) - set(action.fields)
+        if unknown:
+            raise ValidationFailed(sorted(unknown)[0], f"{action.name} does not take this field; "
+                                   f"it takes: {', '.join(action.fields) or 'no fields'}")
+        for name in action.requires:
+            self._check_value(self.field_by_name[name], values.get(name), required=True)
+        for name in action.accepts:
+            spec = self.field_by_name[name]
+            self._check_value(spec, values.get(name), required=action.creates and spec.required)
+
+    @staticmethod
+    def _check_value(spec: Field, value: Any, *, required: bool) -> None:
+        if value is None or value == "" or value == []:
+            if required:
+                raise ValidationFailed(spec.name, f"{spec.name} is required")
+            return
+        expected = spec.type
+        # bool is an int and datetime is a date in Python; neither is accepted for the other here.
+        wrong_subtype = (expected is not bool and isinstance(value, bool)) or (
+            expected is date and isinstance(value, datetime))
+        if wrong_subtype or not isinstance(value, expected):
+            raise ValidationFailed(spec.name, f"{spec.name} must be a {_type_name(expected)}")
+        if expected is list and not all(isinstance(v, str) and len(v) <= spec.max_length for v in value):
+            raise ValidationFailed(spec.name, f"{spec.name} must be a list of strings")
+        if spec.choices and value not in spec.choices:
+            raise ValidationFailed(spec.name, f"{spec.name} must be one of: {', '.join(spec.choices)}")
+        if isinstance(value, str) and len(value) > spec.max_length:
+            raise ValidationFailed(spec.name, f"{spec.name} is longer than {spec.max_length} characters")
+
+    def _check_consistency(self) -> None:
+        """A table that names an unknown state, role or field is a programming error."""
+        states = set(self.states)
+        assert set(self.terminal) <= states, self.name
+        assert sum(a.creates for a in self.actions) == 1, f"{self.name}: exactly one creating action"
+        for a in self.actions:
+            assert set(a.sources) <= states and (a.target is None or a.target in states), a.name
+            assert not (a.creates and a.target is None), a.name
+            assert set(a.fields) <= set(self.field_by_name), (a.name, a.fields)
+            assert all(g in ROLES or g in RELATIONS for g in a.who), (a.name, a.who)
+            assert a.event, f"{self.name}.{a.name} names no event"
+        assert all(g in ROLES or g in RELATIONS for g in self.readers), self.readers
+
+    def as_document(self) -> dict[str, Any]:
+        """The workflow as data, for `/workflows`."""
+        return {
+            "name": self.name,
+            "collection": self.collection,
+            "states": list(self.states),
+            "initial": self.creating_action.target,
+            "terminal": list(self.terminal),
+            "readers": list(self.readers),
+            "fields": [
+                {"name": f.name, "type": _type_name(f.type), "required": f.required,
+                 **({"choices": list(f.choices)} if f.choices else {}), "description": f.description}
+                for f in self.fields
+            ],
+            "actions": [
+                {"name": a.name, "from": list(a.sources), "to": a.target, "roles": list(a.who),
+                 "required_fields": list(a.requires), "optional_fields": list(a.accepts),
+                 "reason_required": a.reason_required, "event": a.event, "description": a.description}
+                for a in self.actions
+            ],
+        }
+
+    def as_mermaid(self) -> str:
+        """The state diagram in Mermaid's `stateDiagram-v2` syntax."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.creating_action.target}: {self.creating_action.name}"]
+        for a in self.commands:
+            for source in a.sources:
+                lines.append(f"    {source} --> {a.target or source}: {a.name}")
+        lines += [f"    {s} --> [*]" for s in self.terminal]
+        return "\n".join(lines) + "\n"
+
+
+def _type_name(t: type) -> str:
+    return {str: "string", int: "integer", bool: "boolean", date: "date", Decimal: "number",
+            list: "list of strings"}[t]
+
+
+def check_rule(holds: bool, message: str) -> None:
+    """Refuse with RuleBroken when a business rule does not hold."""
+    if not holds:
+        raise RuleBroken(message)
