@@ -175,9 +175,9 @@ class SecretariatApplication(Application[UUID]):
         # A reader who may not see an item is told it does not exist, so ids of other
         # Parties' requests leak nothing; a role that may read none of them gets 403.
         if not item.may_be_read_by(actor):
-            if any(actor.has_role(r) for r in cls.workflow.readers):
+            if cls.workflow.may_read_some(actor):
                 raise NotFound(f"no {cls.workflow.title.lower()} with id {item_id}")
-            raise Forbidden(f"reading {collection} needs one of: {', '.join(cls.workflow.readers)}")
+            raise _may_not_read(collection, cls.workflow)
         return item
 
     def history(self, collection: str, item_id: UUID | str, actor: Actor) -> list[dict[str, Any]]:
@@ -198,6 +198,8 @@ class SecretariatApplication(Application[UUID]):
         Replays from the log: the item-list projection replaces this for large stores.
         """
         cls = AGGREGATES[collection]
+        if not cls.workflow.may_read_some(actor):
+            raise _may_not_read(collection, cls.workflow)
         created = cls.event_class_for(cls.workflow.creating_action)
         head = self.recorder.max_notification_id() or 0
         ids: list[UUID] = []
@@ -338,6 +340,10 @@ def _check_password(password: str) -> None:
     # the maximum keeps a hash from being a denial of service.
     if not (1 <= len(password) <= 256):
         raise ValidationFailed("password", "a password has 1 to 256 characters")
+
+
+def _may_not_read(collection: str, workflow: Workflow) -> Forbidden:
+    return Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
 
 
 def _title(cls: type) -> str:

@@ -25,6 +25,9 @@ RELATIONS: dict[str, Callable[[Actor, Mapping[str, Any]], bool]] = {
     and item.get("party") == actor.party,
 }
 
+# The role a relation presumes, for questions asked before any item is at hand.
+RELATION_ROLE = {"own_party": "party", "assignee": ""}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -110,6 +113,10 @@ class Workflow:
     def allowed_actions(self, actor: Actor, item: Mapping[str, Any]) -> list[str]:
         """The actions `actor` may take on `item` now (state and grants both fit)."""
         return [a.name for a in self.available_in(item["state"]) if a.permits(actor, item)]
+
+    def may_read_some(self, actor: Actor) -> bool:
+        """Whether the actor's roles let them read items of this workflow at all (lists, 403 vs 404)."""
+        return any(actor.has_role(RELATION_ROLE.get(g, g)) for g in self.readers)
 
     def may_read(self, actor: Actor, item: Mapping[str, Any]) -> bool:
         return any(
