@@ -15,6 +15,7 @@ from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
 from api.tokens import TokenIssuer
+from api.users import router as users_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 
 MAX_BODY_BYTES = 1 << 20
@@ -31,6 +32,7 @@ def create_api(service: SecretariatApplication, *, token_key: str,
     install_problem_handlers(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
+    api.include_router(users_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))
     return api

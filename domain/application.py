@@ -160,6 +160,8 @@ class SecretariatApplication(Application[UUID]):
             return None
         record.refuse_unless_same(fingerprint)
         item = self.repository.get(record.item_id, version=record.item_version)
+        if not item.may_be_read_by(actor):  # roles may have changed since the first answer
+            raise Forbidden("you may no longer read the item this key answered with")
         return IdempotentOutcome(item, record.status, replayed=True)
 
     # -- reading items -----------------------------------------------------
@@ -200,7 +202,14 @@ class SecretariatApplication(Application[UUID]):
         cls = AGGREGATES[collection]
         if not cls.workflow.may_read_some(actor):
             raise _may_not_read(collection, cls.workflow)
-        created = cls.event_class_for(cls.workflow.creating_action)
+        ids = self._ids_created_by(cls.event_class_for(cls.workflow.creating_action))
+        for item_id in reversed(ids):
+            item = self.repository.get(item_id)
+            if item.may_be_read_by(actor) and all(item.view().get(k) == v for k, v in filters.items()):
+                yield item
+
+    def _ids_created_by(self, created: type) -> list[UUID]:
+        """Ids of the aggregates whose first event is of this class, oldest first, read from the log."""
         head = self.recorder.max_notification_id() or 0
         ids: list[UUID] = []
         position = 1
@@ -210,10 +219,7 @@ class SecretariatApplication(Application[UUID]):
                 break
             ids.extend(n.originator_id for n in batch)
             position = batch[-1].id + 1
-        for item_id in reversed(ids):
-            item = self.repository.get(item_id)
-            if item.may_be_read_by(actor) and all(item.view().get(k) == v for k, v in filters.items()):
-                yield item
+        return ids
 
     def _as_of(self, cls: type[WorkflowItem], item_id: UUID | str, instant: datetime) -> WorkflowItem:
         item = None
@@ -221,7 +227,7 @@ class SecretariatApplication(Application[UUID]):
             if event.timestamp > instant:
                 break
             item = event.mutate(item)
-        if item is None:
+        if item is None or not isinstance(item, cls):
             raise NotFound(f"{cls.workflow.title.lower()} {item_id} did not exist at {instant.isoformat()}")
         return item
 
@@ -261,35 +267,49 @@ class SecretariatApplication(Application[UUID]):
     # -- users ---------------------------------------------------------------
 
     def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
-                      email: str | None = None, actor: str) -> User:
-        """Register a user; a second user of the same name is refused."""
+                      email: str | None = None, actor: Actor) -> User:
+        """Register a user (admins only); a second user of the same name is refused."""
+        _refuse_unless_admin(actor)
         _check_password(password)
         user = User.register(username, self.hasher.hash(password), list(roles), party=party, email=email,
-                             actor=actor, now=self.clock())
+                             actor=actor.username, now=self.clock())
         try:
             self.save(user)
         except IntegrityError:
             raise Conflict(f"a user named {username!r} already exists") from None
         return user
 
-    def grant_role(self, username: str, role: str, *, party: str | None = None, actor: str) -> User:
+    def grant_role(self, username: str, role: str, *, party: str | None = None, actor: Actor) -> User:
+        """Grant a role (admins only)."""
+        _refuse_unless_admin(actor)
         user = self.user(username)
-        user.grant(role, party=party, actor=actor, now=self.clock())
+        user.grant(role, party=party, actor=actor.username, now=self.clock())
         self._save_user(user)
         return user
 
-    def revoke_role(self, username: str, role: str, *, actor: str) -> User:
+    def revoke_role(self, username: str, role: str, *, actor: Actor) -> User:
+        """Revoke a role (admins only); it is gone from the user's next request."""
+        _refuse_unless_admin(actor)
         user = self.user(username)
-        user.revoke(role, actor=actor, now=self.clock())
+        user.revoke(role, actor=actor.username, now=self.clock())
         self._save_user(user)
         return user
 
-    def change_password(self, username: str, password: str, *, actor: str) -> User:
+    def change_password(self, username: str, password: str, *, actor: Actor) -> User:
+        """Change a password: one's own, or anyone's as an admin."""
+        if actor.username != username:
+            _refuse_unless_admin(actor)
         _check_password(password)
         user = self.user(username)
-        user.change_password(self.hasher.hash(password), actor=actor, now=self.clock())
+        user.change_password(self.hasher.hash(password), actor=actor.username, now=self.clock())
         self._save_user(user)
         return user
+
+    def users(self, actor: Actor) -> list[User]:
+        """Every user, by name (admins only)."""
+        _refuse_unless_admin(actor)
+        return sorted((self.repository.get(i) for i in self._ids_created_by(User.Registered)),
+                      key=lambda u: u.username)
 
     def user(self, username: str) -> User:
         try:
@@ -333,6 +353,11 @@ class _UnknownUserHash:
 
 
 _UNKNOWN_USER_HASH = _UnknownUserHash()
+
+
+def _refuse_unless_admin(actor: Actor) -> None:
+    if not actor.has_role("admin"):
+        raise Forbidden("managing users needs the admin role")
 
 
 def _check_password(password: str) -> None:

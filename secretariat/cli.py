@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from domain.actor import PARTIES, ROLES
+from domain.actor import PARTIES, ROLES, Actor
 from domain.errors import DomainError
 from secretariat.settings import Settings
 
@@ -36,9 +36,9 @@ def _service():
     return build_application(_settings())
 
 
-def _cli_actor() -> str:
-    """Changes made from the command line are recorded as the operating-system user who made them."""
-    return f"cli:{getpass.getuser()}"
+def _cli_actor() -> Actor:
+    """Whoever can run this command administers the store; their changes are recorded under their OS name."""
+    return Actor.system(f"cli:{getpass.getuser()}", "admin")
 
 
 @app.command()

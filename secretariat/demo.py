@@ -103,6 +103,9 @@ REQUESTS: list[tuple[str, str, dict[str, Any], list[tuple]]] = [
 ]
 
 
+DEMO = Actor.system("demo", "admin")
+
+
 def demo_id(kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"secretariat:demo:{kind}:{key}")
 
@@ -114,7 +117,7 @@ def seed(service: SecretariatApplication, console: Console | None = None) -> int
                                         disable=console is None):
         try:
             service.register_user(username, username, roles, party=party, email=f"{username}@pccsee.example",
-                                  actor="demo")
+                                  actor=DEMO)
             created += 1
         except Conflict:
             pass

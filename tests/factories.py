@@ -20,7 +20,7 @@ CAST = (SARA, HANA, ERIK, ALBA, MILAN, AUDREY, ADMIN)
 
 def register_cast(service) -> None:
     for actor in CAST:
-        service.register_user(actor.username, actor.username, sorted(actor.roles), party=actor.party, actor="test")
+        service.register_user(actor.username, actor.username, sorted(actor.roles), party=actor.party, actor=ADMIN)
 
 
 def mandate_values(**overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, RuleBroken, ValidationFailed
 from domain.mandate import Mandate
 from tests.conftest import make_service
-from tests.factories import (ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
+from tests.factories import (ADMIN, ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
                              task_values)
 
 
@@ -212,29 +212,29 @@ def test_events_survive_a_restart_of_the_application(store_env, hasher, clock, s
 
 
 def test_role_grants_and_revocations_are_events_and_take_effect_at_once(service):
-    service.grant_role("erik", "secretariat", actor="admin")
+    service.grant_role("erik", "secretariat", actor=ADMIN)
     assert service.actor_named("erik").roles == {"ewg", "secretariat"}
-    service.revoke_role("erik", "ewg", actor="admin")
+    service.revoke_role("erik", "ewg", actor=ADMIN)
     assert service.actor_named("erik").roles == {"secretariat"}
     events = list(service.events.get(service.user("erik").id))
     assert [(type(e).__name__, e.actor) for e in events] == [
-        ("Registered", "test"), ("RoleGranted", "admin"), ("RoleRevoked", "admin")]
+        ("Registered", "admin"), ("RoleGranted", "admin"), ("RoleRevoked", "admin")]
     with pytest.raises(RuleBroken, match="does not have the role ewg"):
-        service.revoke_role("erik", "ewg", actor="admin")
+        service.revoke_role("erik", "ewg", actor=ADMIN)
 
 
 def test_sign_in_needs_the_right_password_and_an_existing_user(service):
     assert service.authenticate("sara", "sara").roles == {"secretariat"}
     assert service.authenticate("sara", "wrong") is None
     assert service.authenticate("nobody", "sara") is None
-    service.change_password("sara", "a much longer passphrase", actor="sara")
+    service.change_password("sara", "a much longer passphrase", actor=SARA)
     assert service.authenticate("sara", "sara") is None
     assert service.authenticate("sara", "a much longer passphrase") is not None
 
 
 def test_a_second_user_of_the_same_name_is_refused(service):
     with pytest.raises(Conflict, match="already exists"):
-        service.register_user("sara", "another one", ["ewg"], actor="admin")
+        service.register_user("sara", "another one", ["ewg"], actor=ADMIN)
 
 
 def test_mandate_ids_derive_from_their_reference():

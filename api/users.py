@@ -1,0 +1,88 @@
+"""Users: who am I, and the admin's user management (every change an audited event)."""
+
+from typing import Annotated, Literal, Optional
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.deps import CurrentActor, Service
+from api.rendering import JSON
+from domain.actor import PARTIES, ROLES
+from domain.user import User
+
+Role = Literal[ROLES]
+Party = Literal[PARTIES]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9._-]{1,63}$")]
+    password: Annotated[str, StringConstraints(strict=True, min_length=10, max_length=256)]
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(ROLES))]
+    party: Optional[Party] = None
+    email: Optional[Annotated[str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]] = None
+
+
+class RoleGrant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    party: Optional[Party] = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Annotated[str, StringConstraints(strict=True, min_length=10, max_length=256)]
+
+
+class UserPublic(BaseModel):
+    username: str
+    roles: list[str]
+    party: Optional[str]
+    email: Optional[str]
+    version: int
+
+
+def user_document(user: User) -> dict:
+    return {"username": user.username, "roles": user.roles, "party": user.party, "email": user.email,
+            "version": user.version}
+
+
+router = APIRouter(tags=["Users"])
+
+
+@router.get("/me", response_model=UserPublic)
+def me(actor: CurrentActor, service: Service):
+    """The signed-in user: name, roles, Party."""
+    return JSON(user_document(service.user(actor.username)))
+
+
+@router.get("/users", response_model=list[UserPublic])
+def list_users(actor: CurrentActor, service: Service):
+    """Every user (admin)."""
+    return JSON([user_document(u) for u in service.users(actor)])
+
+
+@router.post("/users", response_model=UserPublic, status_code=201)
+def add_user(body: UserCreate, actor: CurrentActor, service: Service):
+    """Register a user with roles (admin)."""
+    user = service.register_user(body.username, body.password, body.roles, party=body.party, email=body.email,
+                                 actor=actor)
+    return JSON(user_document(user), status_code=201, headers={"Location": f"/users/{user.username}"})
+
+
+@router.post("/users/{username}/roles", response_model=UserPublic)
+def grant_role(username: str, body: RoleGrant, actor: CurrentActor, service: Service):
+    """Grant a role (admin)."""
+    return JSON(user_document(service.grant_role(username, body.role, party=body.party, actor=actor)))
+
+
+@router.delete("/users/{username}/roles/{role}", response_model=UserPublic)
+def revoke_role(username: str, role: str, actor: CurrentActor, service: Service):
+    """Revoke a role (admin); it is gone from the user's next request."""
+    return JSON(user_document(service.revoke_role(username, role, actor=actor)))
+
+
+@router.post("/users/{username}/password", status_code=204)
+def change_password(username: str, body: PasswordChange, actor: CurrentActor, service: Service):
+    """Change a password: your own, or anyone's as an admin."""
+    service.change_password(username, body.password, actor=actor)
