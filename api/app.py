@@ -16,23 +16,30 @@ from api.rendering import JSON
 from api.schemas import Health, Token
 from api.tokens import TokenIssuer
 from api.users import router as users_router
+from api.reading import RunnerDep, router as reading_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
+from projections.queries import ReadModels
+from projections.runner import ProjectionRunner
 
 MAX_BODY_BYTES = 1 << 20
 
 
-def create_api(service: SecretariatApplication, *, token_key: str,
-               token_ttl: timedelta = timedelta(hours=8)) -> FastAPI:
-    """The HTTP API over one application service."""
+def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
+               token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None) -> FastAPI:
+    """The HTTP API over one application service and its read models."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
-                              "support requests: event-sourced workflows with a full decision history.")
+                              "support requests: event-sourced workflows with a full decision history.",
+                  lifespan=lifespan)
     api.state.service = service
+    api.state.read_models = read_models
+    api.state.runner = runner
     api.state.tokens = TokenIssuer(token_key, token_ttl)
     install_problem_handlers(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
     api.include_router(users_router)
+    api.include_router(reading_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))
     return api
@@ -65,16 +72,15 @@ def _general_routes() -> APIRouter:
         return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
 
     @router.get("/health", response_model=Health, tags=["Operations"])
-    def health(service: Service):
-        """Whether the store answers (no authentication)."""
+    def health(service: Service, runner: RunnerDep):
+        """Whether the store answers, and how many events the read models are behind (no authentication)."""
         try:
-            service.recorder.max_notification_id()
+            lag = runner.lag()
         except Exception as error:  # noqa: BLE001 - any store failure is "unavailable", and says which
-            return problem(503, "unavailable", "Store unavailable", f"the event store does not answer: "
+            return problem(503, "unavailable", "Store unavailable", f"the store does not answer: "
                            f"{type(error).__name__}")
-        # Lists are read from the log itself for now, so nothing lags behind it.
         return JSON({"status": "ok", "store": service.factory.__class__.__module__.split(".")[-1],
-                     "projection_lag": 0})
+                     "projection_lag": max(lag.values(), default=0), "views": lag})
 
     @router.get("/", include_in_schema=False)
     def home():
@@ -84,17 +90,45 @@ def _general_routes() -> APIRouter:
 
 
 class BodySizeLimit:
-    """Refuses a declared body over 1 MiB before reading it: an absurd body is a 413, not a memory spike."""
+    """Refuses a body over 1 MiB with a 413, declared or not, before the application reads any of it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length")
-            if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-                response = problem(413, "request-too-large", "Request too large",
-                                   f"the body is larger than {MAX_BODY_BYTES} bytes")
-                await response(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            await self._refuse(scope, receive, send)
+            return
+        # Without a declared length (chunked), read up to the limit before handing the body on.
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > MAX_BODY_BYTES:
+                await self._refuse(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> dict:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(413, "request-too-large", "Request too large",
+                           f"the body is larger than {MAX_BODY_BYTES} bytes")
+        await response(scope, receive, send)

@@ -13,21 +13,26 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import CurrentActor, Service
+from api.reading import ReadModelsDep
 from api.rendering import JSON, item_document, item_response
 from api.schemas import History, Problem, body_model, page_model, public_model
 from domain.errors import NotFound, ValidationFailed
+from domain.idempotency import IdempotentOutcome
 from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
 
 _ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}}
            for status in (401, 403, 404, 409, 412, 422)}
 
+Prefer = Annotated[Optional[str], Header(description="wait-for-projection: answer once lists and the "
+                                                     "dashboard show this change (read your own writes)")]
 IdempotencyKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200,
                                                  description="Send a retry with the same key and body to get "
                                                              "the first answer, with nothing recorded twice")]
 IfMatch = Annotated[Optional[str], Header(alias="If-Match", max_length=50,
                                           description='Act only if the item is still at this version, e.g. "3"')]
 
+WAIT_FOR_PROJECTION_SECONDS = 5.0
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 # Per collection: the list filters beyond `state` (field names of the workflow).
@@ -46,19 +51,19 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
     @router.post("", status_code=201, response_model=public, summary=workflow.creating_action.description,
                  name=f"{workflow.name}.{workflow.creating_action.name}")
     def create(body: create_body, actor: CurrentActor, service: Service, request: Request,
-               idempotency_key: IdempotencyKey = None):
+               idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
         values, reason = _values(body)
         outcome = service.create(collection, actor, values, reason=reason, idempotency_key=idempotency_key,
                                  fingerprint=_fingerprint(request, body))
         item = outcome.item
-        return item_response(item, actor, status=outcome.status, location=f"/{collection}/{item.id}")
+        response = item_response(item, actor, status=outcome.status, location=f"/{collection}/{item.id}")
+        return _read_your_write(request, outcome, response)
 
     @router.get("", response_model=page_model(workflow, public), summary=f"List {collection}, newest first")
-    def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, service: Service):
+    def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, read_models: ReadModelsDep):
         wanted = {k: v for k, v in filters.model_dump(exclude={"limit", "offset"}).items() if v is not None}
-        items = list(service.list_items(collection, actor, wanted))
-        page = items[filters.offset: filters.offset + filters.limit]
-        return JSON({"items": [item_document(i, actor) for i in page], "total": len(items)})
+        page, total = read_models.list_items(collection, actor, wanted, limit=filters.limit, offset=filters.offset)
+        return JSON({"items": [item_document(i, actor) for i in page], "total": total})
 
     @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past")
     def get_item(item_id: str, actor: CurrentActor, service: Service,
@@ -94,18 +99,36 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
     who = ", ".join(action.who)
     moves = f"{' | '.join(action.sources)} → {action.target or 'same state'}"
 
-    def take_action(item_id: str, actor: CurrentActor, service: Service, request: Request,
-                    body: body_type if needs_body else Optional[body_type] = None,
-                    if_match: IfMatch = None, idempotency_key: IdempotencyKey = None):
+    def act(item_id: str, actor, service, request: Request, body: Optional[BaseModel], if_match: Optional[str],
+            idempotency_key: Optional[str]):
         values, reason = _values(body)
         outcome = service.act(collection, item_id, action.name, actor, values, reason=reason,
                               expected_version=_version_in(if_match), idempotency_key=idempotency_key,
                               fingerprint=_fingerprint(request, body))
-        return item_response(outcome.item, actor)
+        return _read_your_write(request, outcome, item_response(outcome.item, actor))
+
+    # Two signatures, so that OpenAPI marks the body required exactly where the table requires something.
+    if needs_body:
+        def take_action(item_id: str, actor: CurrentActor, service: Service, request: Request, body: body_type,
+                        if_match: IfMatch = None, idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
+            return act(item_id, actor, service, request, body, if_match, idempotency_key)
+    else:
+        def take_action(item_id: str, actor: CurrentActor, service: Service, request: Request,
+                        body: Optional[body_type] = None, if_match: IfMatch = None,
+                        idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
+            return act(item_id, actor, service, request, body, if_match, idempotency_key)
 
     router.add_api_route(f"/{{item_id}}/{action.name}", take_action, methods=["POST"], response_model=public,
                          name=f"{workflow.name}.{action.name}", summary=f"{action.name} ({moves})",
                          description=f"{action.description}\n\nWho: {who}.".strip())
+
+
+def _read_your_write(request: Request, outcome: IdempotentOutcome, response: JSON) -> JSON:
+    """With `Prefer: wait-for-projection`, answer only once the lists and dashboards show the change."""
+    if "wait-for-projection" in request.headers.get("prefer", "") and outcome.position is not None:
+        if request.app.state.runner.wait_for(outcome.position, timeout=WAIT_FOR_PROJECTION_SECONDS):
+            response.headers["Preference-Applied"] = "wait-for-projection"
+    return response
 
 
 def _filters_model(workflow: Workflow) -> type[BaseModel]:

@@ -46,8 +46,14 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(status, slug, title, error.detail, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(e["loc"]), "detail": e["msg"]} for e in error.errors()]
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in error.errors():
+            if tuple(e["loc"]) == ("body",) and e["type"] == "missing":
+                # No body at all: name the fields it needs, as if an empty object had been sent.
+                errors += [{"field": name, "detail": "Field required"} for name in _required_body_fields(request)]
+            else:
+                errors.append({"field": _field_name(e["loc"]), "detail": e["msg"]})
         detail = "; ".join(f"{e['field']}: {e['detail']}" for e in errors)
         return problem(422, "validation-failed", "Invalid input", detail, errors=errors)
 
@@ -69,3 +75,10 @@ def _field_name(location: tuple) -> str:
     """`("body", "due")` -> `due`; `("query", "limit")` -> `limit`; a body that is not JSON -> `body`."""
     names = [str(p) for p in location[1:] if not isinstance(p, int)] if len(location) > 1 else []
     return ".".join(names) or (str(location[0]) if location else "body")
+
+
+def _required_body_fields(request: Request) -> list[str]:
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    model = getattr(getattr(body_field, "field_info", None), "annotation", None)
+    fields = getattr(model, "model_fields", {})
+    return [name for name, info in fields.items() if info.is_required()] or ["body"]

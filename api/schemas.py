@@ -59,11 +59,10 @@ def body_model(workflow: Workflow, action: Action) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name in action.fields:
         spec = workflow.field_by_name[name]
-        required = name in action.requires or (action.creates and spec.required and spec.type is not bool)
+        required = name in action.requires or (action.creates and spec.required)
         annotation = _edge_type(spec)
         fields[name] = (annotation, Field(..., description=spec.description)) if required else (
-            Optional[annotation], Field(False if spec.type is bool and action.creates else None,
-                                        description=spec.description))
+            Optional[annotation], Field(None, description=spec.description))
     reason_field = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=5000)]
     fields["reason"] = (reason_field, Field(..., description="Why (required)")) if action.reason_required else (
         Optional[Reason], Field(None, description="Why (optional)"))
@@ -130,4 +129,5 @@ class Token(BaseModel):
 class Health(BaseModel):
     status: str
     store: str
-    projection_lag: int
+    projection_lag: int  # events the furthest-behind view lags the log
+    views: dict[str, int]  # the lag of each view

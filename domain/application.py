@@ -67,6 +67,14 @@ class SecretariatApplication(Application[UUID]):
         self.clock = clock
         self.calendar = calendar
         self.tz = tz
+        # Called with the log position of each save's last event (e.g. to wake the projections).
+        self.on_recorded: list[Callable[[int], None]] = []
+
+    def _notify(self, recordings: list) -> None:
+        if recordings and self.on_recorded:
+            position = max(r.notification.id for r in recordings)
+            for listener in self.on_recorded:
+                listener(position)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -140,7 +148,7 @@ class SecretariatApplication(Application[UUID]):
             record = IdempotencyRecord.start(actor.username, key, fingerprint, item_id=item.id,
                                              version=item.version, status=status, now=self.clock())
         try:
-            self.save(item, *related, record)
+            recordings = self.save(item, *related, record)
         except IntegrityError:
             replay = self._replay(actor, key, fingerprint)
             if replay:  # the same request, sent twice at once: the first one's answer stands
@@ -148,7 +156,8 @@ class SecretariatApplication(Application[UUID]):
             if status == 201 and isinstance(item, Mandate):
                 raise Conflict(f"a mandate with reference {item.fields['reference']!r} already exists") from None
             raise Conflict("the item was changed by someone else at the same time; reload it and try again") from None
-        return IdempotentOutcome(item, status, replayed=False)
+        return IdempotentOutcome(item, status, replayed=False,
+                                 position=max(r.notification.id for r in recordings))
 
     def _replay(self, actor: Actor, key: str | None, fingerprint: str) -> IdempotentOutcome | None:
         """The first answer to a request sent again with the same idempotency key."""

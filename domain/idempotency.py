@@ -52,8 +52,10 @@ class IdempotencyRecord(Aggregate):
 
 @dataclass(frozen=True)
 class IdempotentOutcome:
-    """The item after a command, the status it answered with, and whether this is a replay."""
+    """The item after a command, the status it answered with, whether this is a replay, and
+    the log position of its last event (what a reader waits for to read its own write)."""
 
     item: Aggregate
     status: int
     replayed: bool
+    position: int | None = None

@@ -79,6 +79,22 @@ class WorkflowItem(Aggregate):
         for rule in cls.rules.get(action.name, ()):
             rule(item, values)
 
+    @classmethod
+    def restore(cls, item_id: UUID, version: int, created_on: datetime, modified_on: datetime, state: str,
+                fields: dict[str, Any]) -> "WorkflowItem":
+        """The item from a read model's copy of its state, without replaying its events.
+
+        Read models keep this copy so that lists and dashboards never replay aggregates;
+        the restored item answers `allowed_actions`, `deadlines` and read checks as the
+        replayed one would, and further events apply to it as usual.
+        """
+        item = cls.__new__(cls)
+        item.__base_init__(item_id, version, created_on)
+        item.modified_on = modified_on
+        item.state = state
+        item.fields = fields
+        return item
+
     # -- queries ----------------------------------------------------------
 
     def view(self) -> dict[str, Any]:

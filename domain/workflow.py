@@ -25,6 +25,9 @@ RELATIONS: dict[str, Callable[[Actor, Mapping[str, Any]], bool]] = {
     and item.get("party") == actor.party,
 }
 
+# Dates outside these are typing mistakes, and would overflow deadline arithmetic.
+EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
+
 # The role a relation presumes, for questions asked before any item is at hand.
 RELATION_ROLE = {"own_party": "party", "assignee": ""}
 
@@ -114,9 +117,20 @@ class Workflow:
         """The actions `actor` may take on `item` now (state and grants both fit)."""
         return [a.name for a in self.available_in(item["state"]) if a.permits(actor, item)]
 
+    def read_scope(self, actor: Actor) -> dict[str, str] | None:
+        """What a list shows the actor: `{}` everything, `{"party": "AL"}` their Party's only, None nothing.
+
+        An assignee without a reader role reads their own task by id, but lists nothing.
+        """
+        if any(g in ROLES and actor.has_role(g) for g in self.readers):
+            return {}
+        if "own_party" in self.readers and actor.has_role("party") and actor.party:
+            return {"party": actor.party}
+        return None
+
     def may_read_some(self, actor: Actor) -> bool:
-        """Whether the actor's roles let them read items of this workflow at all (lists, 403 vs 404)."""
-        return any(actor.has_role(RELATION_ROLE.get(g, g)) for g in self.readers)
+        """Whether the actor may read items of this workflow at all (decides 403 against 404)."""
+        return self.read_scope(actor) is not None
 
     def may_read(self, actor: Actor, item: Mapping[str, Any]) -> bool:
         return any(
@@ -127,9 +141,12 @@ class Workflow:
               reason: str | None) -> None:
         """Refuse the action unless the state, the actor's grants and the given values fit.
 
-        Checked in this order so that the error names the first thing to fix:
-        state (409), grant (403), then the fields (422).
+        Checked in this order so that the error names the first thing to fix: the grant
+        (403: a role that may never do it hears so whatever the state), the state (409),
+        then the reason and fields (422).
         """
+        if not action.permits(actor, item):
+            raise Forbidden(f"{action.name} needs one of: {', '.join(action.who)}")
         state = item.get("state")
         if not action.creates and state not in action.sources:
             allowed = [a.name for a in self.available_in(state)]
@@ -137,10 +154,10 @@ class Workflow:
                 f"cannot {action.name} a {self.name.replace('_', ' ')} in state {state!r}; "
                 f"actions allowed in {state!r}: {', '.join(allowed) or 'none (final state)'}"
             )
-        if not action.permits(actor, item):
-            raise Forbidden(f"{action.name} needs one of: {', '.join(action.who)}")
         if action.reason_required and not (reason and reason.strip()):
             raise ValidationFailed("reason", f"{action.name} requires a reason")
+        if reason and "\x00" in reason:
+            raise ValidationFailed("reason", "reason must not contain NUL characters")
         unknown = set(values) - set(action.fields)
         if unknown:
             raise ValidationFailed(sorted(unknown)[0], f"{action.name} does not take this field; "
@@ -153,7 +170,7 @@ class Workflow:
 
     @staticmethod
     def _check_value(spec: Field, value: Any, *, required: bool) -> None:
-        if value is None or value == "" or value == []:
+        if value is None or value == [] or (isinstance(value, str) and not value.strip()):
             if required:
                 raise ValidationFailed(spec.name, f"{spec.name} is required")
             return
@@ -169,6 +186,10 @@ class Workflow:
             raise ValidationFailed(spec.name, f"{spec.name} must be one of: {', '.join(spec.choices)}")
         if isinstance(value, str) and len(value) > spec.max_length:
             raise ValidationFailed(spec.name, f"{spec.name} is longer than {spec.max_length} characters")
+        if any("\x00" in v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)):
+            raise ValidationFailed(spec.name, f"{spec.name} must not contain NUL characters")
+        if isinstance(value, date) and not (EARLIEST <= value <= LATEST):
+            raise ValidationFailed(spec.name, f"{spec.name} must lie between {EARLIEST} and {LATEST}")
 
     def _check_consistency(self) -> None:
         """A table that names an unknown state, role or field is a programming error."""

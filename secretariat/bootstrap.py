@@ -10,6 +10,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.application import Clock, SecretariatApplication, utc_now
 from domain.calendar import BusinessCalendar
+from projections.database import engine_for
+from projections.items import ItemsProjection
+from projections.queries import ReadModels
+from projections.runner import ProjectionRunner
 from secretariat.settings import Settings, event_store_env
 
 
@@ -39,3 +43,13 @@ def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Arg
     return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
                                   hasher=hasher or Argon2Hasher(), clock=clock,
                                   calendar=business_calendar(settings), tz=settings.tz)
+
+
+def build_projections(service: SecretariatApplication, store_env: Mapping[str, str]) -> tuple[ReadModels,
+                                                                                               ProjectionRunner]:
+    """The read models and the runner that keeps them up to date, in the event store's database."""
+    transcoder = service.mapper.transcoder
+    runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True), [ItemsProjection(transcoder)])
+    runner.setup()
+    service.on_recorded.append(lambda _position: runner.wake())
+    return ReadModels(engine_for(dict(store_env)), transcoder), runner

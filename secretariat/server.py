@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
 
 from api.app import create_api
-from secretariat.bootstrap import build_application
-from secretariat.settings import Settings
+from secretariat.bootstrap import build_application, build_projections
+from secretariat.settings import Settings, event_store_env
 
 
-def api_from_settings(settings: Settings | None = None) -> FastAPI:
-    """Each uvicorn worker calls this once (`factory=True`): one application service per process."""
+def api_from_settings(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
+    """Each uvicorn worker calls this once (`factory=True`): one application service per process.
+
+    With `follow`, the worker also keeps the read models live in a background thread;
+    several workers doing so is safe (tracking positions make every batch happen once).
+    """
     settings = settings or Settings()
     service = build_application(settings)
-    return create_api(service, token_key=settings.token_key(),
-                      token_ttl=timedelta(minutes=settings.token_ttl_minutes))
+    read_models, runner = build_projections(service, event_store_env(settings.database_url))
+
+    @asynccontextmanager
+    async def lifespan(_api: FastAPI):
+        stop = threading.Event()
+        follower = threading.Thread(target=runner.follow, args=(stop,), name="projections", daemon=True)
+        if follow:
+            follower.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if follow:
+                follower.join(timeout=5)
+            service.close()
+
+    return create_api(service, read_models, runner, token_key=settings.token_key(),
+                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan)

@@ -1,0 +1,94 @@
+"""Routes that read across items from the read models: dashboard, mandate progress, metrics."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from pydantic import BaseModel
+
+from api.deps import CurrentActor, Service
+from api.rendering import JSON
+from domain.errors import Forbidden
+from projections.queries import ReadModels, progress_summary
+from projections.runner import ProjectionRunner
+
+
+def get_read_models(request: Request) -> ReadModels:
+    return request.app.state.read_models
+
+
+def get_runner(request: Request) -> ProjectionRunner:
+    return request.app.state.runner
+
+
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+RunnerDep = Annotated[ProjectionRunner, Depends(get_runner)]
+
+
+class Progress(BaseModel):
+    tasks: dict[str, int]
+    open: int
+    done: int
+    percent_done: float
+
+
+class Dashboard(BaseModel):
+    counts: dict[str, dict[str, int]]
+    overdue: list[dict[str, Any]]
+    upcoming: list[dict[str, Any]]
+    mandates: list[dict[str, Any]]
+
+
+router = APIRouter(tags=["Dashboard"])
+
+
+@router.get("/dashboard", response_model=Dashboard)
+def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep):
+    """Counts by collection and state, overdue items, deadlines in the next 14 days, active mandates' progress."""
+    today = service.clock().astimezone(service.tz).date()
+    return JSON(read_models.dashboard(actor, today))
+
+
+@router.get("/mandates/{item_id}/progress", response_model=Progress, tags=["Mandates"])
+def mandate_progress(item_id: str, actor: CurrentActor, service: Service, read_models: ReadModelsDep):
+    """The mandate's linked tasks by state, how many are open and done, and the percentage done."""
+    mandate = service.get_item("mandates", item_id, actor)
+    return JSON(progress_summary(read_models.mandate_progress([str(mandate.id)]).get(str(mandate.id), {})))
+
+
+@router.get("/metrics", tags=["Operations"], response_class=Response)
+def metrics(actor: CurrentActor, runner: RunnerDep):
+    """Prometheus metrics: projection lag, events projected, batch durations (admin, auditor)."""
+    if not (actor.has_role("admin") or actor.has_role("auditor")):
+        raise Forbidden("metrics need the admin or auditor role")
+    registry = CollectorRegistry()
+    registry.register(_ProjectionCollector(runner))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _ProjectionCollector:
+    def __init__(self, runner: ProjectionRunner) -> None:
+        self.runner = runner
+
+    def collect(self):
+        lag = GaugeMetricFamily("secretariat_projection_lag_events", "Events the view is behind the log",
+                                labels=["view"])
+        events = CounterMetricFamily("secretariat_projection_events", "Events projected by this process",
+                                     labels=["view"])
+        batches = CounterMetricFamily("secretariat_projection_batches", "Batches committed by this process",
+                                      labels=["view"])
+        seconds = CounterMetricFamily("secretariat_projection_batch_seconds", "Time spent in batches",
+                                      labels=["view"])
+        last = GaugeMetricFamily("secretariat_projection_last_batch_seconds", "Duration of the last batch",
+                                 labels=["view"])
+        for view, behind in self.runner.lag().items():
+            stats = self.runner.stats.get(view)
+            lag.add_metric([view], behind)
+            if stats:
+                events.add_metric([view], stats.events)
+                batches.add_metric([view], stats.batches)
+                seconds.add_metric([view], stats.total_batch_seconds)
+                last.add_metric([view], stats.last_batch_seconds)
+        yield from (lag, events, batches, seconds, last)

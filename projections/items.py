@@ -1,0 +1,158 @@
+"""The items view: every workflow item's current state, its state counts and its open deadlines.
+
+One projection keeps three tables because all three are functions of an item's current
+state, computed in one pass: `view_items` (lists, filters, mandate progress),
+`view_item_counts` (dashboard counters) and `view_deadlines` (what is due when; the
+scheduler reads it). Events are applied with the domain's own `apply`, onto the item
+restored from its row, so the view can never disagree with a replayed aggregate.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Transcoder
+from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime, Index, Integer, MetaData, String,
+                        Table, Text, delete, select)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.application import AGGREGATES
+from domain.item import WorkflowItem
+
+metadata = MetaData()
+
+items = Table(
+    "view_items", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("collection", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_position", BigInteger, nullable=False),
+    Column("party", String(8)),
+    Column("assignee", String(64)),
+    Column("mandate_id", String(36)),
+    Column("assigned_to", String(32)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("fields", Text, nullable=False),  # the item's fields, in the event store's own transcoding
+    Index("ix_view_items_newest", "collection", "created_position"),
+    Index("ix_view_items_state", "collection", "state", "created_position"),
+    Index("ix_view_items_assignee", "collection", "assignee", "created_position"),
+    Index("ix_view_items_party", "collection", "party", "created_position"),
+    Index("ix_view_items_mandate", "mandate_id", "state"),
+)
+
+item_counts = Table(
+    "view_item_counts", metadata,
+    Column("collection", String(32), primary_key=True),
+    Column("state", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+deadlines = Table(
+    "view_deadlines", metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("collection", String(32), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("title", Text),
+    Column("assignee", String(64)),
+    Column("party", String(8)),
+    Index("ix_view_deadlines_open_due", "open", "due"),
+)
+
+FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
+
+
+class ItemsProjection:
+    name = "items"
+    tables = (items, item_counts, deadlines)
+
+    def __init__(self, transcoder: Transcoder) -> None:
+        self.transcoder = transcoder
+
+    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        """Apply a batch of (position, event); events of other aggregates are passed over."""
+        relevant = [(p, e) for p, e in batch if isinstance(e, WorkflowItem.Event)]
+        if not relevant:
+            return
+        current = self._load(conn, {str(e.originator_id) for _, e in relevant})
+        before = {item_id: (row[0].workflow.collection, row[0].state) for item_id, row in current.items()}
+        for position, event in relevant:
+            key = str(event.originator_id)
+            if key in current:
+                item, created_position = current[key]
+                current[key] = (event.mutate(item), created_position)
+            else:
+                current[key] = (event.mutate(None), position)
+        touched = {str(e.originator_id) for _, e in relevant}
+        self._write_items(conn, [current[k] for k in touched])
+        self._write_counts(conn, before, {k: current[k][0] for k in touched})
+        self._write_deadlines(conn, [current[k][0] for k in touched])
+
+    def _load(self, conn: Connection, ids: set[str]) -> dict[str, tuple[WorkflowItem, int]]:
+        found = {}
+        for row in conn.execute(select(items).where(items.c.id.in_(ids))):
+            found[row.id] = (restore(row, self.transcoder), row.created_position)
+        return found
+
+    def _write_items(self, conn: Connection, touched: Iterable[tuple[WorkflowItem, int]]) -> None:
+        rows = [self._row(item, created_position) for item, created_position in touched]
+        statement = _insert(conn, items)
+        columns = {c.name: statement.excluded[c.name] for c in items.columns if c.name not in ("id",
+                                                                                             "created_position")}
+        conn.execute(statement.on_conflict_do_update(index_elements=[items.c.id], set_=columns), rows)
+
+    def _row(self, item: WorkflowItem, created_position: int) -> dict[str, Any]:
+        fields = item.fields
+        return {"id": str(item.id), "collection": item.workflow.collection, "state": item.state,
+                "version": item.version, "created_position": created_position, "party": fields.get("party"),
+                "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
+                "assigned_to": fields.get("assigned_to"), "created_at": item.created_on,
+                "updated_at": item.modified_on, "fields": self.transcoder.encode(fields).decode()}
+
+    @staticmethod
+    def _write_counts(conn: Connection, before: dict[str, tuple[str, str]], after: dict[str, WorkflowItem]) -> None:
+        delta: Counter[tuple[str, str]] = Counter()
+        for key, item in after.items():
+            if key in before:
+                delta[before[key]] -= 1
+            delta[(item.workflow.collection, item.state)] += 1
+        rows = [{"collection": c, "state": s, "n": n} for (c, s), n in delta.items() if n]
+        if rows:
+            statement = _insert(conn, item_counts)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=[item_counts.c.collection, item_counts.c.state],
+                set_={"n": item_counts.c.n + statement.excluded.n}), rows)
+
+    @staticmethod
+    def _write_deadlines(conn: Connection, touched: list[WorkflowItem]) -> None:
+        conn.execute(delete(deadlines).where(deadlines.c.item_id.in_([str(i.id) for i in touched])))
+        rows = [{"item_id": str(item.id), "kind": d["kind"], "collection": item.workflow.collection,
+                 "due": d["due"], "open": d["open"], "title": item.fields.get("title") or item.fields.get(
+                     "description", "")[:200], "assignee": item.fields.get("assignee"),
+                 "party": item.fields.get("party")}
+                for item in touched for d in item.deadlines()]
+        if rows:
+            conn.execute(deadlines.insert(), rows)
+
+
+def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
+    """The item as its row keeps it."""
+    cls = AGGREGATES[row.collection]
+    return cls.restore(UUID(row.id), row.version, _aware(row.created_at), _aware(row.updated_at), row.state,
+                       transcoder.decode(row.fields.encode()))
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every instant stored here is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _insert(conn: Connection, table: Table):
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)

@@ -1,0 +1,223 @@
+"""Follows the notification log and keeps each view up to date, a batch per transaction.
+
+Each batch reads the events after the view's position, applies them, and moves the
+position, all in one transaction: a crash rolls back rows and position together, and
+a restart resumes where the last commit ended. Events a view ignores still move it on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+from sqlalchemy import Connection, Engine, Table
+
+from domain.application import SecretariatApplication
+from projections import tracking
+
+log = logging.getLogger("secretariat.projections")
+
+
+class Projection(Protocol):
+    name: str
+    tables: tuple[Table, ...]
+
+    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None: ...
+
+
+@dataclass
+class Stats:
+    """What the metrics endpoint reports, per view."""
+
+    events: int = 0
+    batches: int = 0
+    last_batch_seconds: float = 0.0
+    total_batch_seconds: float = 0.0
+
+
+@dataclass
+class ProjectionRunner:
+    app: SecretariatApplication
+    engine: Engine  # a writer engine (see projections.database)
+    projections: Sequence[Projection]
+    batch_size: int = 1000
+    stats: dict[str, Stats] = field(default_factory=dict)
+    _wake: threading.Event = field(default_factory=threading.Event)
+    _advanced: threading.Condition = field(default_factory=threading.Condition)
+
+    def setup(self) -> None:
+        """Create the view tables and tracking rows that do not exist yet."""
+        tracking.metadata.create_all(self.engine)
+        for projection in self.projections:
+            projection.tables[0].metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                tracking.ensure_tracked(conn, projection.name)
+            self.stats.setdefault(projection.name, Stats())
+
+    def run_batch(self, projection: Projection) -> int:
+        """Project the next batch of events; return how many there were (0: caught up).
+
+        The events are read before the view's transaction begins: on SQLite that
+        transaction holds the database's write lock, and reading the log while holding
+        it could wait on a connection that a command, itself waiting for the lock, holds.
+        """
+        started = time.perf_counter()
+        with self.engine.connect() as conn:
+            start = tracking.position_of(conn, projection.name)
+        notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
+        if not notifications:
+            return 0
+        batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        with self.engine.begin() as conn:
+            projection.handle(conn, batch)
+            tracking.advance(conn, projection.name, start, batch[-1][0])  # rolls back if another runner moved it
+        self._count(projection, len(batch), time.perf_counter() - started)
+        return len(batch)
+
+    def rebuild(self, projection: Projection, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild the view from the first event, in one transaction.
+
+        Until it commits, readers keep seeing the old rows (WAL on SQLite, MVCC on
+        PostgreSQL), so the API keeps answering; a crash leaves the old view as it was.
+        Run it from its own process (`secretariat projections rebuild`): it reads the log
+        while holding the view's write lock, which only that process's own pool may do.
+        """
+        done = 0
+        with self.engine.begin() as conn:
+            for table in reversed(projection.tables):
+                conn.execute(table.delete())
+            start = tracking.position_of(conn, projection.name)
+            tracking.advance(conn, projection.name, start, 0)
+            position = 0
+            while True:
+                started = time.perf_counter()
+                count, end = self._project(conn, projection, position)
+                if not count:
+                    break
+                tracking.advance(conn, projection.name, position, end)
+                position, done = end, done + count
+                self._count(projection, count, time.perf_counter() - started)
+                if progress:
+                    progress(count)
+        return done
+
+    def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
+        """Read and apply the batch after `start` within the caller's transaction (for rebuilds)."""
+        notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
+        if not notifications:
+            return 0, start
+        projection.handle(conn, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+        return len(notifications), notifications[-1].id
+
+    def _count(self, projection: Projection, count: int, elapsed: float) -> None:
+        stats = self.stats.setdefault(projection.name, Stats())
+        stats.events += count
+        stats.batches += 1
+        stats.last_batch_seconds = elapsed
+        stats.total_batch_seconds += elapsed
+        with self._advanced:
+            self._advanced.notify_all()
+
+    def catch_up(self, projection: Projection, progress: Callable[[int], None] | None = None) -> int:
+        """Project until the view reaches the head of the log."""
+        done = 0
+        while True:
+            try:
+                count = self.run_batch(projection)
+            except tracking.PositionMoved:
+                continue  # another runner did this batch; carry on from where it ended
+            if not count:
+                return done
+            done += count
+            if progress:
+                progress(count)
+
+    def positions(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {p.name: tracking.position_of(conn, p.name) for p in self.projections}
+
+    def head(self) -> int:
+        return self.app.recorder.max_notification_id() or 0
+
+    def lag(self) -> dict[str, int]:
+        """Events each view is behind the head of the log."""
+        head = self.head()
+        return {name: max(0, head - position) for name, position in self.positions().items()}
+
+    def wake(self) -> None:
+        """New events were recorded: look now rather than at the next poll."""
+        self._wake.set()
+
+    def wait_for(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until every view has projected `position` (read-your-writes); False on timeout."""
+        self.wake()
+        deadline = time.monotonic() + timeout
+        while True:
+            if min(self.positions().values(), default=position) >= position:
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            with self._advanced:
+                self._advanced.wait(min(remaining, 0.05))
+
+    def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
+        """Keep every view live until `stop` is set (a background thread of `serve` or `project`)."""
+        listener = _Listener.for_app(self.app, self._wake)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                for projection in self.projections:
+                    try:
+                        self.catch_up(projection)
+                    except Exception:  # noqa: BLE001 - keep following; the batch rolled back and is retried
+                        log.exception("projection %s failed; retrying", projection.name)
+                        stop.wait(1.0)
+                self._wake.wait(poll_seconds)
+        finally:
+            listener.close()
+
+
+class _Listener:
+    """On PostgreSQL, turns the store's NOTIFY into a wake-up, so new events are seen at once."""
+
+    def __init__(self, close: Callable[[], None] = lambda: None) -> None:
+        self.close = close
+
+    @classmethod
+    def for_app(cls, app: SecretariatApplication, wake: threading.Event) -> "_Listener":
+        channel = getattr(app.recorder, "channel_name", None)
+        if channel is None:
+            return cls()  # SQLite: the API wakes the runner after each command, and polling covers the rest
+        import psycopg
+        from psycopg import sql
+
+        env = app.env
+        conn = psycopg.connect(dbname=env.get("POSTGRES_DBNAME"), host=env.get("POSTGRES_HOST"),
+                               port=env.get("POSTGRES_PORT"), user=env.get("POSTGRES_USER"),
+                               password=env.get("POSTGRES_PASSWORD") or None, autocommit=True)
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        stopped = threading.Event()
+
+        def listen() -> None:
+            while not stopped.is_set():
+                try:
+                    for _ in conn.notifies(timeout=1.0, stop_after=1):
+                        wake.set()
+                except psycopg.Error:
+                    if not stopped.is_set():
+                        log.warning("lost the PostgreSQL LISTEN connection; falling back to polling")
+                    return
+
+        thread = threading.Thread(target=listen, name="projection-listen", daemon=True)
+        thread.start()
+
+        def close() -> None:
+            stopped.set()
+            thread.join(timeout=2)
+            conn.close()
+
+        return cls(close)
