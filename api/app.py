@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import CurrentActor, Service, Tokens
@@ -15,6 +15,7 @@ from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
 from api.tokens import TokenIssuer
+from api.pages import router as pages_router
 from api.users import router as users_router
 from api.reading import RunnerDep, router as reading_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
@@ -40,6 +41,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(_general_routes())
     api.include_router(users_router)
     api.include_router(reading_router)
+    api.include_router(pages_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))
     return api
@@ -81,10 +83,6 @@ def _general_routes() -> APIRouter:
                            f"{type(error).__name__}")
         return JSON({"status": "ok", "store": service.factory.__class__.__module__.split(".")[-1],
                      "projection_lag": max(lag.values(), default=0), "views": lag})
-
-    @router.get("/", include_in_schema=False)
-    def home():
-        return RedirectResponse("/docs")
 
     return router
 

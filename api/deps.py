@@ -15,14 +15,16 @@ _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/toke
 _UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
 
 
-def get_service(request: Request) -> SecretariatApplication:
+async def get_service(request: Request) -> SecretariatApplication:
     return request.app.state.service
 
 
-def get_tokens(request: Request) -> TokenIssuer:
+async def get_tokens(request: Request) -> TokenIssuer:
     return request.app.state.tokens
 
 
+# The two above are `async` so that FastAPI calls them on the event loop: a plain `def`
+# costs a hop to the thread pool for what is only an attribute lookup.
 Service = Annotated[SecretariatApplication, Depends(get_service)]
 Tokens = Annotated[TokenIssuer, Depends(get_tokens)]
 

@@ -32,6 +32,12 @@ _HTTP_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 
                 405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
 
 
+def status_and_title(error: DomainError) -> tuple[int, str]:
+    """The HTTP status and title a domain error maps to (the pages use it too)."""
+    status, _slug, title = next(v for cls, v in _DOMAIN.items() if isinstance(error, cls))
+    return status, title
+
+
 def problem(status: int, slug: str, title: str, detail: str, *, headers: dict[str, str] | None = None,
             **extra: Any) -> JSONResponse:
     body = {"type": f"urn:secretariat:problem:{slug}", "title": title, "status": status, "detail": detail, **extra}

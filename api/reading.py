@@ -15,11 +15,11 @@ from projections.queries import ReadModels, progress_summary
 from projections.runner import ProjectionRunner
 
 
-def get_read_models(request: Request) -> ReadModels:
+async def get_read_models(request: Request) -> ReadModels:
     return request.app.state.read_models
 
 
-def get_runner(request: Request) -> ProjectionRunner:
+async def get_runner(request: Request) -> ProjectionRunner:
     return request.app.state.runner
 
 

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.actor import Actor
+from domain.errors import InvalidTransition
 from domain.workflow import Action, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
@@ -67,6 +68,9 @@ class WorkflowItem(Aggregate):
             reason: str | None = None) -> None:
         """Take a non-creating action of the workflow, after every check."""
         action = self.workflow.action(action_name)
+        if action.creates:
+            raise InvalidTransition(f"{action.name} creates a new {self.workflow.title.lower()}; "
+                                    f"it is not an action on an existing one")
         values = _given(values)
         self._refuse_unless_allowed(action, actor, self.view(), values, reason)
         self.trigger_event(self.event_class_for(action), timestamp=now, actor=actor.username, reason=reason,

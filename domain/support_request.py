@@ -19,6 +19,8 @@ STAFF = ("secretariat", "head")
 PENDING_DECISION = ("submitted", "screening", "needs_info")
 DECISION_WORKING_DAYS = 10
 
+# DOMAIN.md's roles table: the head "may do everything secretariat may", so wherever the
+# support-request table names secretariat, the head is granted too.
 WORKFLOW = Workflow(
     name="support_request",
     collection="support-requests",
@@ -44,14 +46,14 @@ WORKFLOW = Workflow(
         Field("report", str, max_length=50000, description="Report on the delivered support"),
     ),
     actions=(
-        Action("submit", (), "submitted", ("own_party", "secretariat"),
+        Action("submit", (), "submitted", ("own_party", *STAFF),
                accepts=("party", "kind", "activity", "description", "amount_eur", "needed_by",
                         "operational_involvement"), event="Submitted",
                description="Submit a request; the decision is due in 10 working days"),
         Action("start_screening", ("submitted",), "screening", STAFF, event="ScreeningStarted"),
         Action("request_info", ("screening",), "needs_info", STAFF, reason_required=True, event="InfoRequested",
                description="Ask the Party a question (the reason)"),
-        Action("provide_info", ("needs_info",), "screening", ("own_party", "secretariat"), requires=("info",),
+        Action("provide_info", ("needs_info",), "screening", ("own_party", *STAFF), requires=("info",),
                event="InfoProvided"),
         Action("record_duplication_check", ("screening",), None, STAFF, requires=("duplicates_found",),
                accepts=("notes",), event="DuplicationCheckRecorded"),
@@ -62,7 +64,7 @@ WORKFLOW = Workflow(
         Action("complete_delivery", ("in_delivery",), "delivered", STAFF, requires=("report",),
                event="DeliveryCompleted"),
         Action("close", ("delivered",), "closed", STAFF, event="Closed"),
-        Action("withdraw", PENDING_DECISION, "withdrawn", ("own_party", "secretariat"), reason_required=True,
+        Action("withdraw", PENDING_DECISION, "withdrawn", ("own_party", *STAFF), reason_required=True,
                event="Withdrawn"),
     ),
 )

@@ -188,6 +188,8 @@ class Workflow:
             raise ValidationFailed(spec.name, f"{spec.name} is longer than {spec.max_length} characters")
         if any("\x00" in v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)):
             raise ValidationFailed(spec.name, f"{spec.name} must not contain NUL characters")
+        if isinstance(value, Decimal) and not value.is_finite():
+            raise ValidationFailed(spec.name, f"{spec.name} must be a finite number")
         if isinstance(value, date) and not (EARLIEST <= value <= LATEST):
             raise ValidationFailed(spec.name, f"{spec.name} must lie between {EARLIEST} and {LATEST}")
 

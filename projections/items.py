@@ -9,6 +9,7 @@ restored from its row, so the view can never disagree with a replayed aggregate.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
@@ -103,10 +104,7 @@ class ItemsProjection:
 
     def _write_items(self, conn: Connection, touched: Iterable[tuple[WorkflowItem, int]]) -> None:
         rows = [self._row(item, created_position) for item, created_position in touched]
-        statement = _insert(conn, items)
-        columns = {c.name: statement.excluded[c.name] for c in items.columns if c.name not in ("id",
-                                                                                             "created_position")}
-        conn.execute(statement.on_conflict_do_update(index_elements=[items.c.id], set_=columns), rows)
+        conn.execute(_upserts(conn.dialect.name)[0], rows)
 
     def _row(self, item: WorkflowItem, created_position: int) -> dict[str, Any]:
         fields = item.fields
@@ -125,10 +123,9 @@ class ItemsProjection:
             delta[(item.workflow.collection, item.state)] += 1
         rows = [{"collection": c, "state": s, "n": n} for (c, s), n in delta.items() if n]
         if rows:
-            statement = _insert(conn, item_counts)
-            conn.execute(statement.on_conflict_do_update(
-                index_elements=[item_counts.c.collection, item_counts.c.state],
-                set_={"n": item_counts.c.n + statement.excluded.n}), rows)
+            conn.execute(_upserts(conn.dialect.name)[1], rows)
+            # No zero rows, so the table is the same however the log was cut into batches.
+            conn.execute(delete(item_counts).where(item_counts.c.n == 0))
 
     @staticmethod
     def _write_deadlines(conn: Connection, touched: list[WorkflowItem]) -> None:
@@ -154,5 +151,14 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
-def _insert(conn: Connection, table: Table):
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+@functools.cache
+def _upserts(dialect: str):
+    """The two upsert statements, built once per dialect (building them costs more than running them)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    upsert_item = insert(items)
+    upsert_item = upsert_item.on_conflict_do_update(index_elements=[items.c.id], set_={
+        c.name: upsert_item.excluded[c.name] for c in items.columns if c.name not in ("id", "created_position")})
+    add_count = insert(item_counts)
+    add_count = add_count.on_conflict_do_update(index_elements=[item_counts.c.collection, item_counts.c.state],
+                                                set_={"n": item_counts.c.n + add_count.excluded.n})
+    return upsert_item, add_count

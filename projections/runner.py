@@ -47,6 +47,7 @@ class ProjectionRunner:
     stats: dict[str, Stats] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _advanced: threading.Condition = field(default_factory=threading.Condition)
+    _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
 
     def setup(self) -> None:
         """Create the view tables and tracking rows that do not exist yet."""
@@ -65,15 +66,24 @@ class ProjectionRunner:
         it could wait on a connection that a command, itself waiting for the lock, holds.
         """
         started = time.perf_counter()
-        with self.engine.connect() as conn:
-            start = tracking.position_of(conn, projection.name)
+        start = self._known.get(projection.name)
+        if start is None:
+            with self.engine.connect() as conn:
+                start = tracking.position_of(conn, projection.name)
         notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
         if not notifications:
+            self._known[projection.name] = start
             return 0
         batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-        with self.engine.begin() as conn:
-            projection.handle(conn, batch)
-            tracking.advance(conn, projection.name, start, batch[-1][0])  # rolls back if another runner moved it
+        try:
+            with self.engine.begin() as conn:
+                # Claim the batch first: if another runner moved the view meanwhile, stop before touching rows.
+                tracking.advance(conn, projection.name, start, batch[-1][0])
+                projection.handle(conn, batch)
+        except BaseException:
+            self._known.pop(projection.name, None)  # read the position afresh next time
+            raise
+        self._known[projection.name] = batch[-1][0]
         self._count(projection, len(batch), time.perf_counter() - started)
         return len(batch)
 
@@ -86,6 +96,7 @@ class ProjectionRunner:
         while holding the view's write lock, which only that process's own pool may do.
         """
         done = 0
+        self._known.pop(projection.name, None)
         with self.engine.begin() as conn:
             for table in reversed(projection.tables):
                 conn.execute(table.delete())

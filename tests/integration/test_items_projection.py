@@ -1,0 +1,176 @@
+"""The items read model on each real store: what each event does to it, exactly once, whatever crashes."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from projections import tracking
+from projections.database import engine_for
+from projections.items import ItemsProjection, deadlines, item_counts, items
+from projections.queries import ReadModels
+from projections.runner import ProjectionRunner
+from tests.factories import (ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
+                             task_values)
+
+
+@pytest.fixture
+def service(service):
+    register_cast(service)
+    return service
+
+
+@pytest.fixture
+def runner(service, store_env):
+    runner = ProjectionRunner(service, engine_for(store_env, writer=True),
+                              [ItemsProjection(service.mapper.transcoder)], batch_size=7)
+    runner.setup()
+    yield runner
+    runner.engine.dispose()
+
+
+@pytest.fixture
+def read_models(service, store_env):
+    models = ReadModels(engine_for(store_env), service.mapper.transcoder)
+    yield models
+    models.engine.dispose()
+
+
+def some_history(service) -> dict:
+    """A little of everything: every collection, several states, a linked task, other aggregates' events."""
+    mandate = service.record_mandate(SARA, mandate_values(report_due=date(2027, 3, 1))).item
+    linked = service.create_task(ERIK, task_values(mandate_id=str(mandate.id))).item
+    loose = service.create_task(ERIK, task_values(title="Loose", assignee="erik")).item
+    service.act("tasks", linked.id, "start", SARA, {})
+    service.act("tasks", linked.id, "submit", SARA, {"result": "Done"})
+    service.act("tasks", linked.id, "approve", ERIK, {})
+    service.act("mandates", mandate.id, "start", ERIK, {})
+    own = service.submit_support_request(ALBA, request_values()).item
+    other = service.submit_support_request(MILAN, request_values(party="RS", kind="logistical", amount_eur=None)).item
+    service.act("support-requests", own.id, "start_screening", SARA, {})
+    service.act("support-requests", other.id, "withdraw", MILAN, {}, reason="Solved bilaterally")
+    service.grant_role("erik", "secretariat", actor=AUDREY.__class__("admin", frozenset({"admin"})))
+    return {"mandate": mandate, "linked": linked, "loose": loose, "own": own, "other": other}
+
+
+def view_rows(runner) -> dict:
+    with runner.engine.connect() as conn:
+        return {table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+                for table in (items, item_counts, deadlines)}
+
+
+def test_the_view_shows_each_item_as_its_events_left_it(service, runner, read_models):
+    made = some_history(service)
+    runner.catch_up(runner.projections[0])
+    assert runner.lag() == {"items": 0}
+    tasks, total = read_models.list_items("tasks", SARA, {})
+    assert total == 2 and [t.id for t in tasks] == [made["loose"].id, made["linked"].id]
+    assert [(t.state, t.version) for t in tasks] == [("open", 1), ("done", 4)]
+    for item in tasks:  # the view's copy answers as the replayed aggregate does
+        replayed = service.get_item("tasks", item.id, SARA)
+        assert (item.fields, item.state, item.allowed_actions(SARA), item.deadlines()) == (
+            replayed.fields, replayed.state, replayed.allowed_actions(SARA), replayed.deadlines())
+    assert read_models.list_items("tasks", SARA, {"assignee": "erik"})[1] == 1
+    assert read_models.list_items("tasks", SARA, {"state": "done", "mandate_id": str(made["mandate"].id)})[1] == 1
+    counts = read_models.counts()
+    assert counts["tasks"]["done"] == 1 and counts["tasks"]["open"] == 1 and counts["mandates"]["in_progress"] == 1
+    assert counts["support-requests"]["screening"] == 1 and counts["support-requests"]["withdrawn"] == 1
+    assert read_models.mandate_progress([str(made["mandate"].id)]) == {str(made["mandate"].id): {"done": 1}}
+
+
+def test_a_party_liaison_lists_only_their_own_partys_requests(service, runner, read_models):
+    made = some_history(service)
+    runner.catch_up(runner.projections[0])
+    assert [r.id for r in read_models.list_items("support-requests", ALBA, {})[0]] == [made["own"].id]
+    assert read_models.list_items("support-requests", ALBA, {"party": "RS"}) == ([], 0)
+    assert read_models.list_items("support-requests", HANA, {})[1] == 2
+    with pytest.raises(Exception, match="reading support-requests needs"):
+        read_models.list_items("support-requests", ERIK, {})
+
+
+def test_open_deadlines_follow_the_items_state(service, runner, read_models):
+    made = some_history(service)
+    runner.catch_up(runner.projections[0])
+    open_ones = {(d["item_id"], d["kind"]) for d in read_models.open_deadlines()}
+    assert (str(made["loose"].id), "due") in open_ones
+    assert (str(made["linked"].id), "due") not in open_ones  # done
+    assert (str(made["mandate"].id), "report_due") in open_ones
+    assert (str(made["own"].id), "decision") in open_ones
+    assert (str(made["other"].id), "decision") not in open_ones  # withdrawn
+
+
+def test_a_second_runner_on_the_same_view_never_applies_a_batch_twice(service, runner, store_env):
+    some_history(service)
+    rival = ProjectionRunner(service, engine_for(store_env, writer=True), runner.projections, batch_size=3)
+    threads = [threading.Thread(target=r.catch_up, args=(r.projections[0],)) for r in (runner, rival)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    live = view_rows(runner)
+    assert runner.rebuild(runner.projections[0]) > 0
+    assert view_rows(runner) == live
+    rival.engine.dispose()
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_mid_batch_rolls_back_and_a_restart_converges_to_a_clean_rebuild(service, runner, store_env):
+    some_history(service)
+    projection = runner.projections[0]
+    runner.run_batch(projection)  # one good batch first
+    committed = runner.positions()["items"]
+
+    original = projection.handle
+
+    def crash_after_writing(conn, batch):
+        original(conn, batch)  # rows written in the transaction...
+        raise Crash()  # ...then the process dies before the commit
+
+    projection.handle = crash_after_writing
+    with pytest.raises(Crash):
+        runner.run_batch(projection)
+    projection.handle = original
+    assert runner.positions()["items"] == committed
+
+    restarted = ProjectionRunner(service, engine_for(store_env, writer=True), [projection])
+    restarted.catch_up(projection)
+    after_restart = view_rows(restarted)
+    restarted.rebuild(projection)
+    assert view_rows(restarted) == after_restart
+    restarted.engine.dispose()
+
+
+def test_events_a_view_ignores_still_move_its_position(service, runner):
+    service.grant_role("erik", "head", actor=AUDREY.__class__("admin", frozenset({"admin"})))
+    runner.catch_up(runner.projections[0])
+    assert runner.positions()["items"] == runner.head() and runner.lag() == {"items": 0}
+    with runner.engine.connect() as conn:
+        assert conn.execute(select(items)).all() == []
+
+
+def test_a_moved_position_refuses_the_batch(service, runner):
+    some_history(service)
+    with runner.engine.begin() as conn:
+        tracking.advance(conn, "items", 0, 3)
+        with pytest.raises(tracking.PositionMoved):
+            tracking.advance(conn, "items", 0, 5)
+
+
+def test_a_waiting_reader_sees_its_write_once_projected(service, runner, read_models):
+    stop = threading.Event()
+    follower = threading.Thread(target=runner.follow, args=(stop,), kwargs={"poll_seconds": 5})
+    follower.start()
+    try:
+        outcome = service.create_task(ERIK, task_values(title="Read me"))
+        runner.wake()
+        assert runner.wait_for(outcome.position, timeout=5)
+        assert read_models.list_items("tasks", SARA, {})[0][0].fields["title"] == "Read me"
+    finally:
+        stop.set()
+        follower.join()
