@@ -18,6 +18,8 @@ app = typer.Typer(help="Secretariat: event-sourced workflows for a convention se
                   no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
 users = typer.Typer(help="Manage users and their roles (every change is an audited event).", no_args_is_help=True)
 app.add_typer(users, name="users")
+projections = typer.Typer(help="Inspect and rebuild the read models.", no_args_is_help=True)
+app.add_typer(projections, name="projections")
 console = Console(stderr=True)
 
 
@@ -34,6 +36,16 @@ def _service():
     from secretariat.bootstrap import build_application
 
     return build_application(_settings())
+
+
+def _projections():
+    from secretariat.bootstrap import build_application, build_projections
+    from secretariat.settings import event_store_env
+
+    settings = _settings()
+    service = build_application(settings)
+    read_models, runner = build_projections(service, event_store_env(settings.database_url))
+    return service, read_models, runner
 
 
 def _cli_actor() -> Actor:
@@ -63,6 +75,57 @@ def demo():
     created = seed(_service(), console=console)
     console.print(f"Demo ready: {created} new records. Users sign in with password = username: "
                   "admin, sara, hana, erik, alba, milan, audrey.")
+
+
+@app.command()
+def project():
+    """Keep the read models up to date, alone (for scale-out: any number may run at once)."""
+    import signal
+    import threading
+
+    _service_, _read_models, runner = _projections()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"Following the log for: {', '.join(p.name for p in runner.projections)} (Ctrl-C stops)")
+    runner.follow(stop)
+
+
+@projections.command("status")
+def projections_status():
+    """Each view's position, lag behind the log, and rows."""
+    from sqlalchemy import func, select
+
+    _service_, _read_models, runner = _projections()
+    head, positions = runner.head(), runner.positions()
+    table = Table("view", "position", "head", "lag", "rows")
+    with runner.engine.connect() as conn:
+        for projection in runner.projections:
+            rows = ", ".join(f"{t.name} {conn.execute(select(func.count()).select_from(t)).scalar_one()}"
+                             for t in projection.tables)
+            position = positions[projection.name]
+            table.add_row(projection.name, str(position), str(head), str(head - position), rows)
+    Console().print(table)
+
+
+@projections.command("rebuild")
+def projections_rebuild(name: Annotated[Optional[str], typer.Argument(help="The view; all when left out")] = None):
+    """Rebuild views from the first event; the API keeps answering from the old rows until it commits."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    _service_, _read_models, runner = _projections()
+    chosen = [p for p in runner.projections if name in (None, p.name)]
+    if not chosen:
+        console.print(f"[red]No view named {name!r}; views: {', '.join(p.name for p in runner.projections)}[/red]")
+        raise typer.Exit(2)
+    head = runner.head()
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        for projection in chosen:
+            task = progress.add_task(f"Rebuilding {projection.name}", total=head)
+            runner.rebuild(projection, progress=lambda n, t=task: progress.advance(t, n))
+            progress.update(task, completed=head)
+    console.print(f"Rebuilt {', '.join(p.name for p in chosen)} up to event {head}.")
 
 
 @users.command("add")
