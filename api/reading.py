@@ -1,8 +1,9 @@
 """Routes that read across items from the read models: dashboard, mandate progress, metrics."""
 
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -10,7 +11,8 @@ from pydantic import BaseModel
 
 from api.deps import CurrentActor, Service
 from api.rendering import JSON
-from domain.errors import Forbidden
+from domain.errors import Forbidden, ValidationFailed
+from projections.as_of import dashboard_as_of
 from projections.queries import ReadModels, progress_summary
 from projections.runner import ProjectionRunner
 
@@ -35,7 +37,9 @@ class Progress(BaseModel):
 
 
 class Dashboard(BaseModel):
+    as_of: Optional[datetime] = None
     counts: dict[str, dict[str, int]]
+    time_in_state: dict[str, dict[str, dict[str, float]]]
     overdue: list[dict[str, Any]]
     upcoming: list[dict[str, Any]]
     mandates: list[dict[str, Any]]
@@ -45,8 +49,15 @@ router = APIRouter(tags=["Dashboard"])
 
 
 @router.get("/dashboard", response_model=Dashboard)
-def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep):
-    """Counts by collection and state, overdue items, deadlines in the next 14 days, active mandates' progress."""
+def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
+              as_of: Annotated[Optional[datetime], Query(description="The dashboard as it was at this instant "
+                                                                      "(ISO 8601 with an offset)")] = None):
+    """Counts by collection and state, time in states, overdue items, deadlines in the next 14 days, and each
+    active mandate's progress; now, or at a past instant."""
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise ValidationFailed("as_of", "as_of needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
+        return JSON(dashboard_as_of(service, actor, as_of, service.tz))
     today = service.clock().astimezone(service.tz).date()
     return JSON(read_models.dashboard(actor, today))
 

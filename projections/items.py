@@ -1,16 +1,18 @@
-"""The items view: every workflow item's current state, its state counts and its open deadlines.
+"""The items view: every workflow item's current state, its state counts, open deadlines and time in states.
 
-One projection keeps three tables because all three are functions of an item's current
-state, computed in one pass: `view_items` (lists, filters, mandate progress),
-`view_item_counts` (dashboard counters) and `view_deadlines` (what is due when; the
-scheduler reads it). Events are applied with the domain's own `apply`, onto the item
+One projection keeps these tables because all are functions of an item's state as events
+change it, computed in one pass: `view_items` (lists, filters, mandate progress),
+`view_item_counts` (dashboard counters), `view_deadlines` (what is due when; the
+scheduler reads it) and `view_state_durations` (how long items stayed in each state). Events are applied with the domain's own `apply`, onto the item
 restored from its row, so the view can never disagree with a replayed aggregate.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 from uuid import UUID
@@ -39,6 +41,7 @@ items = Table(
     Column("assigned_to", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("state_since", DateTime(timezone=True), nullable=False),
     Column("fields", Text, nullable=False),  # the item's fields, in the event store's own transcoding
     Index("ix_view_items_newest", "collection", "created_position"),
     Index("ix_view_items_state", "collection", "state", "created_position"),
@@ -67,12 +70,35 @@ deadlines = Table(
     Index("ix_view_deadlines_open_due", "open", "due"),
 )
 
+# How long items stayed in a state, as a histogram: bucket b holds durations in
+# [2^(b/4), 2^((b+1)/4)) seconds, so a percentile read from it is within 9% of the exact one,
+# and the dashboard reads a few hundred rows however many items there are.
+state_durations = Table(
+    "view_state_durations", metadata,
+    Column("collection", String(32), primary_key=True),
+    Column("state", String(32), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+BUCKETS_PER_DOUBLING = 4
+
+
+def duration_bucket(seconds: float) -> int:
+    return int(math.floor(BUCKETS_PER_DOUBLING * math.log2(max(seconds, 1.0))))
+
+
+def bucket_seconds(bucket: int) -> float:
+    """The middle (geometric) of a bucket's span."""
+    return 2 ** ((bucket + 0.5) / BUCKETS_PER_DOUBLING)
+
+
 FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
 
 
 class ItemsProjection:
     name = "items"
-    tables = (items, item_counts, deadlines)
+    version = 2
+    tables = (items, item_counts, deadlines, state_durations)
 
     def __init__(self, transcoder: Transcoder) -> None:
         self.transcoder = transcoder
@@ -83,36 +109,44 @@ class ItemsProjection:
         if not relevant:
             return
         current = self._load(conn, {str(e.originator_id) for _, e in relevant})
-        before = {item_id: (row[0].workflow.collection, row[0].state) for item_id, row in current.items()}
+        before = {key: (known.item.workflow.collection, known.item.state) for key, known in current.items()}
+        durations: Counter[tuple[str, str, int]] = Counter()
         for position, event in relevant:
             key = str(event.originator_id)
-            if key in current:
-                item, created_position = current[key]
-                current[key] = (event.mutate(item), created_position)
-            else:
-                current[key] = (event.mutate(None), position)
-        touched = {str(e.originator_id) for _, e in relevant}
-        self._write_items(conn, [current[k] for k in touched])
-        self._write_counts(conn, before, {k: current[k][0] for k in touched})
-        self._write_deadlines(conn, [current[k][0] for k in touched])
+            known = current.get(key)
+            if known is None:
+                current[key] = _Known(event.mutate(None), position, event.timestamp)
+                continue
+            left = known.item.state
+            known.item = event.mutate(known.item)
+            if known.item.state != left:
+                seconds = (event.timestamp - known.state_since).total_seconds()
+                durations[(known.item.workflow.collection, left, duration_bucket(seconds))] += 1
+                known.state_since = event.timestamp
+        touched = [current[k] for k in {str(e.originator_id) for _, e in relevant}]
+        self._write_items(conn, touched)
+        self._write_counts(conn, before, {str(k.item.id): k.item for k in touched})
+        self._write_deadlines(conn, [k.item for k in touched])
+        if durations:
+            conn.execute(_upserts(conn.dialect.name)[2], [{"collection": c, "state": st, "bucket": b, "n": n}
+                                                          for (c, st, b), n in durations.items()])
 
-    def _load(self, conn: Connection, ids: set[str]) -> dict[str, tuple[WorkflowItem, int]]:
-        found = {}
-        for row in conn.execute(select(items).where(items.c.id.in_(ids))):
-            found[row.id] = (restore(row, self.transcoder), row.created_position)
-        return found
+    def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
+        return {row.id: _Known(restore(row, self.transcoder), row.created_position, _aware(row.state_since))
+                for row in conn.execute(select(items).where(items.c.id.in_(ids)))}
 
-    def _write_items(self, conn: Connection, touched: Iterable[tuple[WorkflowItem, int]]) -> None:
-        rows = [self._row(item, created_position) for item, created_position in touched]
-        conn.execute(_upserts(conn.dialect.name)[0], rows)
+    def _write_items(self, conn: Connection, touched: Iterable["_Known"]) -> None:
+        conn.execute(_upserts(conn.dialect.name)[0], [self._row(known) for known in touched])
 
-    def _row(self, item: WorkflowItem, created_position: int) -> dict[str, Any]:
+    def _row(self, known: "_Known") -> dict[str, Any]:
+        item = known.item
         fields = item.fields
         return {"id": str(item.id), "collection": item.workflow.collection, "state": item.state,
-                "version": item.version, "created_position": created_position, "party": fields.get("party"),
+                "version": item.version, "created_position": known.created_position, "party": fields.get("party"),
                 "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
                 "assigned_to": fields.get("assigned_to"), "created_at": item.created_on,
-                "updated_at": item.modified_on, "fields": self.transcoder.encode(fields).decode()}
+                "updated_at": item.modified_on, "state_since": known.state_since,
+                "fields": self.transcoder.encode(fields).decode()}
 
     @staticmethod
     def _write_counts(conn: Connection, before: dict[str, tuple[str, str]], after: dict[str, WorkflowItem]) -> None:
@@ -161,4 +195,17 @@ def _upserts(dialect: str):
     add_count = insert(item_counts)
     add_count = add_count.on_conflict_do_update(index_elements=[item_counts.c.collection, item_counts.c.state],
                                                 set_={"n": item_counts.c.n + add_count.excluded.n})
-    return upsert_item, add_count
+    add_duration = insert(state_durations)
+    add_duration = add_duration.on_conflict_do_update(
+        index_elements=[state_durations.c.collection, state_durations.c.state, state_durations.c.bucket],
+        set_={"n": state_durations.c.n + add_duration.excluded.n})
+    return upsert_item, add_count, add_duration
+
+
+@dataclass
+class _Known:
+    """An item as the batch has it so far: the item, where it was created, since when in its state."""
+
+    item: WorkflowItem
+    created_position: int
+    state_since: datetime

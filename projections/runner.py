@@ -23,6 +23,7 @@ log = logging.getLogger("secretariat.projections")
 
 class Projection(Protocol):
     name: str
+    version: int  # raise it whenever the tables or what goes into them change
     tables: tuple[Table, ...]
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None: ...
@@ -50,12 +51,18 @@ class ProjectionRunner:
     _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
 
     def setup(self) -> None:
-        """Create the view tables and tracking rows that do not exist yet."""
+        """Create what is missing; a view built with another version of its definition starts afresh."""
+        tracking.upgrade(self.engine)
         tracking.metadata.create_all(self.engine)
         for projection in self.projections:
-            projection.tables[0].metadata.create_all(self.engine)
             with self.engine.begin() as conn:
-                tracking.ensure_tracked(conn, projection.name)
+                if tracking.version_of(conn, projection.name) != projection.version:
+                    # Its rows (if any) mean something else now: drop them and project from the first event.
+                    for table in reversed(projection.tables):
+                        table.drop(conn, checkfirst=True)
+                    tracking.start_afresh(conn, projection.name, projection.version)
+                for table in projection.tables:
+                    table.create(conn, checkfirst=True)
             self.stats.setdefault(projection.name, Stats())
 
     def run_batch(self, projection: Projection) -> int:
@@ -175,11 +182,16 @@ class ProjectionRunner:
             with self._advanced:
                 self._advanced.wait(min(remaining, 0.05))
 
-    def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        """Keep every view live until `stop` is set (a background thread of `serve` or `project`)."""
+    def follow(self, stop: threading.Event, poll_seconds: float = 0.5, gather_seconds: float = 0.01) -> None:
+        """Keep every view live until `stop` is set (a background thread of `serve` or `project`).
+
+        After a wake-up it lets `gather_seconds` pass before reading, so that under load one
+        batch carries the events of many commands instead of one each.
+        """
         listener = _Listener.for_app(self.app, self._wake)
         try:
             while not stop.is_set():
+                stop.wait(gather_seconds)
                 self._wake.clear()
                 for projection in self.projections:
                     try:

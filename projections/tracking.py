@@ -7,9 +7,8 @@ a batch (the loser's transaction rolls back whole).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Connection, MetaData, String, Table, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, inspect, select,
+                        update)
 
 metadata = MetaData()
 
@@ -17,6 +16,7 @@ tracking = Table(
     "projection_tracking", metadata,
     Column("view", String(100), primary_key=True),
     Column("position", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),  # of the view's definition its rows were built with
 )
 
 
@@ -24,13 +24,27 @@ class PositionMoved(Exception):
     """Another runner advanced the view first; this batch was rolled back."""
 
 
+def upgrade(engine: Engine) -> None:
+    """A tracking table from before views had versions is dropped: every view is then built afresh."""
+    columns = {c["name"] for c in inspect(engine).get_columns(tracking.name)} if inspect(engine).has_table(
+        tracking.name) else {"version"}
+    if "version" not in columns:
+        with engine.begin() as conn:
+            tracking.drop(conn)
+
+
 def position_of(conn: Connection, view: str) -> int:
     return conn.execute(select(tracking.c.position).where(tracking.c.view == view)).scalar() or 0
 
 
-def ensure_tracked(conn: Connection, view: str) -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    conn.execute(insert(tracking).values(view=view, position=0).on_conflict_do_nothing())
+def version_of(conn: Connection, view: str) -> int | None:
+    return conn.execute(select(tracking.c.version).where(tracking.c.view == view)).scalar()
+
+
+def start_afresh(conn: Connection, view: str, version: int) -> None:
+    """Track the view from the first event, built with this version of its definition."""
+    forget(conn, view)
+    conn.execute(tracking.insert().values(view=view, position=0, version=version))
 
 
 def advance(conn: Connection, view: str, start: int, end: int) -> None:

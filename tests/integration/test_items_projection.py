@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from projections import tracking
 from projections.database import engine_for
-from projections.items import ItemsProjection, deadlines, item_counts, items
+from projections.as_of import dashboard_as_of
+from projections.items import ItemsProjection, items
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from tests.factories import (ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
@@ -59,7 +61,7 @@ def some_history(service) -> dict:
 def view_rows(runner) -> dict:
     with runner.engine.connect() as conn:
         return {table.name: sorted(tuple(row) for row in conn.execute(select(table)))
-                for table in (items, item_counts, deadlines)}
+                for table in runner.projections[0].tables}
 
 
 def test_the_view_shows_each_item_as_its_events_left_it(service, runner, read_models):
@@ -174,3 +176,48 @@ def test_a_waiting_reader_sees_its_write_once_projected(service, runner, read_mo
     finally:
         stop.set()
         follower.join()
+
+
+def test_time_in_state_gives_the_median_and_90th_percentile_of_finished_stays(service, runner, read_models, clock):
+    for hours_open in (1, 2, 3, 4, 10):
+        task = service.create_task(ERIK, task_values()).item
+        clock.advance(hours=hours_open)
+        service.act("tasks", task.id, "start", SARA, {})
+    runner.catch_up(runner.projections[0])
+    open_stays = read_models.time_in_state()["tasks"]["open"]
+    assert open_stays["samples"] == 5
+    assert abs(open_stays["median_seconds"] - 3 * 3600) <= 0.09 * 3 * 3600
+    assert abs(open_stays["p90_seconds"] - 10 * 3600) <= 0.09 * 10 * 3600
+    assert "in_progress" not in read_models.time_in_state()["tasks"]  # no stay there has ended yet
+
+
+def test_the_dashboard_as_of_an_instant_is_what_the_dashboard_showed_then(service, runner, read_models, clock):
+    some_history(service)
+    runner.catch_up(runner.projections[0])
+    then = clock.now
+    today = then.astimezone(ZoneInfo("Europe/Ljubljana")).date()
+    shown_then = read_models.dashboard(HANA, today)
+    clock.advance(hours=5)
+    later = service.create_task(ERIK, task_values(title="Later")).item
+    service.act("tasks", later.id, "cancel", HANA, {}, reason="Not needed")
+    runner.catch_up(runner.projections[0])
+    assert read_models.dashboard(HANA, today) != shown_then
+    replayed = dashboard_as_of(service, HANA, then, ZoneInfo("Europe/Ljubljana"))
+    assert replayed.pop("as_of") == then
+    assert replayed == shown_then
+    before_anything = dashboard_as_of(service, HANA, then - timedelta(days=365), ZoneInfo("Europe/Ljubljana"))
+    assert all(n == 0 for states in before_anything["counts"].values() for n in states.values())
+
+
+def test_a_changed_view_definition_is_rebuilt_from_the_first_event(service, runner, store_env):
+    some_history(service)
+    runner.catch_up(runner.projections[0])
+    built = view_rows(runner)
+    projection = ItemsProjection(service.mapper.transcoder)
+    projection.version = runner.projections[0].version + 1
+    upgraded = ProjectionRunner(service, engine_for(store_env, writer=True), [projection])
+    upgraded.setup()
+    assert upgraded.positions() == {"items": 0}
+    upgraded.catch_up(projection)
+    assert view_rows(upgraded) == built
+    upgraded.engine.dispose()
