@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from sqlalchemy import Connection, Engine, Table
+from sqlalchemy import Connection, Engine, Table, inspect
 
 from domain.application import SecretariatApplication
 from projections import tracking
@@ -27,6 +27,12 @@ class Projection(Protocol):
     tables: tuple[Table, ...]
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None: ...
+
+    def beside(self, suffix: str) -> "Projection":
+        """The same projection writing into fresh copies of its tables, named with `suffix`."""
+
+
+BUILDING = "__building"
 
 
 @dataclass
@@ -51,19 +57,25 @@ class ProjectionRunner:
     _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
 
     def setup(self) -> None:
-        """Create what is missing; a view built with another version of its definition starts afresh."""
+        """Create what is missing; a view built with another version of its definition is rebuilt.
+
+        The rebuild happens beside the old tables, which keep answering until the new ones take
+        their place. `secretariat serve` calls this once before starting its workers.
+        """
         tracking.upgrade(self.engine)
         tracking.metadata.create_all(self.engine)
         for projection in self.projections:
-            with self.engine.begin() as conn:
-                if tracking.version_of(conn, projection.name) != projection.version:
-                    # Its rows (if any) mean something else now: drop them and project from the first event.
-                    for table in reversed(projection.tables):
-                        table.drop(conn, checkfirst=True)
-                    tracking.start_afresh(conn, projection.name, projection.version)
-                for table in projection.tables:
-                    table.create(conn, checkfirst=True)
             self.stats.setdefault(projection.name, Stats())
+            with self.engine.begin() as conn:
+                version = tracking.version_of(conn, projection.name)
+                if version is None or not inspect(conn).has_table(projection.tables[0].name):
+                    tracking.start_afresh(conn, projection.name, projection.version)
+                    for table in projection.tables:
+                        table.create(conn, checkfirst=True)
+            if version is not None and version != projection.version:
+                log.warning("view %s is at version %s; rebuilding it as version %s", projection.name, version,
+                            projection.version)
+                self.rebuild(projection)
 
     def run_batch(self, projection: Projection) -> int:
         """Project the next batch of events; return how many there were (0: caught up).
@@ -95,31 +107,48 @@ class ProjectionRunner:
         return len(batch)
 
     def rebuild(self, projection: Projection, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the view from the first event, in one transaction.
+        """Rebuild the view from the first event beside the live one, then put it in the live one's place.
 
-        Until it commits, readers keep seeing the old rows (WAL on SQLite, MVCC on
-        PostgreSQL), so the API keeps answering; a crash leaves the old view as it was.
-        Run it from its own process (`secretariat projections rebuild`): it reads the log
-        while holding the view's write lock, which only that process's own pool may do.
+        The copy is built a batch per transaction while the live view keeps answering (and
+        following the log). Once the copy has nearly caught up, one short transaction projects
+        the last events, drops the live tables, renames the copy's into their place with the
+        live indexes, and moves the view's position to where the copy got.
         """
-        done = 0
-        self._known.pop(projection.name, None)
+        building = projection.beside(BUILDING)
+        name = projection.name + BUILDING
         with self.engine.begin() as conn:
-            for table in reversed(projection.tables):
-                conn.execute(table.delete())
-            start = tracking.position_of(conn, projection.name)
-            tracking.advance(conn, projection.name, start, 0)
-            position = 0
-            while True:
+            for table in reversed(building.tables):
+                table.drop(conn, checkfirst=True)
+            for table in building.tables:
+                table.create(conn)
+            tracking.start_afresh(conn, name, projection.version)
+        position = done = 0
+        while True:
+            notifications = self.app.recorder.select_notifications(position + 1, self.batch_size)
+            if notifications:
                 started = time.perf_counter()
-                count, end = self._project(conn, projection, position)
+                with self.engine.begin() as conn:
+                    building.handle(conn, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+                    tracking.advance(conn, name, position, notifications[-1].id)
+                position, done = notifications[-1].id, done + len(notifications)
+                self._count(projection, len(notifications), time.perf_counter() - started)
+                if progress:
+                    progress(len(notifications))
+            if len(notifications) < self.batch_size:
+                break
+        with self.engine.begin() as conn:
+            while True:  # the events recorded since the last batch, under the lock the switch needs anyway
+                count, end = self._project(conn, building, position)
                 if not count:
                     break
-                tracking.advance(conn, projection.name, position, end)
                 position, done = end, done + count
-                self._count(projection, count, time.perf_counter() - started)
                 if progress:
                     progress(count)
+            _put_in_place(conn, building.tables, projection.tables)
+            tracking.forget(conn, name)
+            tracking.start_afresh(conn, projection.name, projection.version)
+            tracking.advance(conn, projection.name, 0, position)
+        self._known.pop(projection.name, None)
         return done
 
     def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
@@ -202,6 +231,19 @@ class ProjectionRunner:
                 self._wake.wait(poll_seconds)
         finally:
             listener.close()
+
+
+def _put_in_place(conn: Connection, copies: Sequence[Table], live: Sequence[Table]) -> None:
+    """Replace the live tables by their copies, giving the copies the live names and indexes."""
+    quote = conn.dialect.identifier_preparer.quote
+    for table in reversed(live):
+        table.drop(conn, checkfirst=True)
+    for copy, table in zip(copies, live):
+        conn.exec_driver_sql(f"ALTER TABLE {quote(copy.name)} RENAME TO {quote(table.name)}")
+        if conn.dialect.name == "postgresql":  # its primary key index keeps the copy's name otherwise
+            conn.exec_driver_sql(f"ALTER INDEX {quote(copy.name + '_pkey')} RENAME TO {quote(table.name + '_pkey')}")
+        for index in table.indexes:
+            index.create(conn)
 
 
 class _Listener:

@@ -62,6 +62,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
 
     settings = _settings()
     settings.token_key()  # make (or check) the key file once, before any worker starts
+    # Likewise create the read models, or rebuild one whose definition changed, before any worker starts.
+    service, _read_models, runner = _projections()
+    runner.engine.dispose()
+    service.close()
     console.print(f"Secretariat on http://{host}:{port}  (store: {settings.database_url}; API docs at /docs)")
     uvicorn.run("secretariat.server:api_from_settings", factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False, proxy_headers=False)

@@ -217,7 +217,30 @@ def test_a_changed_view_definition_is_rebuilt_from_the_first_event(service, runn
     projection.version = runner.projections[0].version + 1
     upgraded = ProjectionRunner(service, engine_for(store_env, writer=True), [projection])
     upgraded.setup()
-    assert upgraded.positions() == {"items": 0}
-    upgraded.catch_up(projection)
+    assert upgraded.positions() == {"items": upgraded.head()}
+    with upgraded.engine.connect() as conn:
+        assert tracking.version_of(conn, "items") == projection.version
     assert view_rows(upgraded) == built
     upgraded.engine.dispose()
+
+
+def test_during_a_rebuild_the_live_view_keeps_answering_and_following(service, runner, read_models):
+    made = some_history(service)
+    runner.catch_up(runner.projections[0])
+    answers = []
+
+    def meanwhile(_count):
+        answers.append(read_models.list_items("tasks", SARA, {})[1])
+        if len(answers) == 1:  # a command arrives mid-rebuild, and the live view takes it in
+            service.act("tasks", made["loose"].id, "start", SARA, {})
+            runner.run_batch(runner.projections[0])
+
+    live_before = view_rows(runner)
+    runner.rebuild(runner.projections[0], progress=meanwhile)
+    assert len(answers) >= 2 and all(total == 2 for total in answers)
+    rebuilt = view_rows(runner)
+    assert rebuilt != live_before  # the start that came meanwhile is in it
+    assert read_models.list_items("tasks", SARA, {"state": "in_progress"})[1] == 1
+    assert runner.positions()["items"] == runner.head()
+    runner.rebuild(runner.projections[0])
+    assert view_rows(runner) == rebuilt
