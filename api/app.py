@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, Form, HTTPException
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.deps import CurrentActor, Service, Tokens
+from api.deps import CurrentActor, RunnerDep, Service, Tokens
 from api.items import items_router
 from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
@@ -17,7 +17,7 @@ from api.schemas import Health, Token
 from api.tokens import TokenIssuer
 from api.pages import router as pages_router
 from api.users import router as users_router
-from api.reading import RunnerDep, router as reading_router
+from api.reading import router as reading_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner

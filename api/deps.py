@@ -1,4 +1,4 @@
-"""Dependencies the routes share: the application service and the calling user."""
+"""Dependencies the routes share: the application service, the read models and the calling user."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.tokens import TokenIssuer
 from domain.actor import Actor
 from domain.application import SecretariatApplication
+from projections.queries import ReadModels
+from projections.runner import ProjectionRunner
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 _UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
@@ -23,10 +25,20 @@ async def get_tokens(request: Request) -> TokenIssuer:
     return request.app.state.tokens
 
 
-# The two above are `async` so that FastAPI calls them on the event loop: a plain `def`
+async def get_read_models(request: Request) -> ReadModels:
+    return request.app.state.read_models
+
+
+async def get_runner(request: Request) -> ProjectionRunner:
+    return request.app.state.runner
+
+
+# The four above are `async` so that FastAPI calls them on the event loop: a plain `def`
 # costs a hop to the thread pool for what is only an attribute lookup.
 Service = Annotated[SecretariatApplication, Depends(get_service)]
 Tokens = Annotated[TokenIssuer, Depends(get_tokens)]
+ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
+RunnerDep = Annotated[ProjectionRunner, Depends(get_runner)]
 
 
 def current_actor(service: Service, tokens: Tokens,

@@ -12,8 +12,7 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api.deps import CurrentActor, Service
-from api.reading import ReadModelsDep
+from api.deps import CurrentActor, ReadModelsDep, Service
 from api.rendering import JSON, item_document, item_response
 from api.schemas import History, Problem, body_model, page_model, public_model
 from domain.errors import NotFound, ValidationFailed

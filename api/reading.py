@@ -3,30 +3,18 @@
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pydantic import BaseModel
 
-from api.deps import CurrentActor, Service
+from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.rendering import JSON
 from domain.errors import Forbidden, ValidationFailed
 from projections.as_of import dashboard_as_of
-from projections.queries import ReadModels, progress_summary
+from projections.queries import progress_summary
 from projections.runner import ProjectionRunner
-
-
-async def get_read_models(request: Request) -> ReadModels:
-    return request.app.state.read_models
-
-
-async def get_runner(request: Request) -> ProjectionRunner:
-    return request.app.state.runner
-
-
-ReadModelsDep = Annotated[ReadModels, Depends(get_read_models)]
-RunnerDep = Annotated[ProjectionRunner, Depends(get_runner)]
 
 
 class Progress(BaseModel):

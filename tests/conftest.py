@@ -38,10 +38,10 @@ def require_postgres() -> None:
     try:
         psycopg.connect(connect_timeout=3, **POSTGRES).close()
     except psycopg.OperationalError as error:
-        message = f"PostgreSQL at {POSTGRES['host']}:{POSTGRES['port']} is unreachable: {error}"
+        postgres_unreachable = f"PostgreSQL at {POSTGRES['host']}:{POSTGRES['port']} is unreachable: {error}"
         if os.environ.get("CI") == "true":
-            pytest.fail(message + " (CI=true makes PostgreSQL tests mandatory)", pytrace=False)
-        pytest.skip(message)
+            pytest.fail(postgres_unreachable + " (CI=true makes PostgreSQL tests mandatory)", pytrace=False)
+        pytest.skip(postgres_unreachable)
 
 
 @pytest.fixture
