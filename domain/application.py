@@ -8,7 +8,7 @@ save; library errors become the project's own errors here, and nowhere else.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Callable, Mapping
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,7 @@ from domain.mandate import Mandate
 from domain.support_request import DECISION_WORKING_DAYS, SupportRequest
 from domain.task import Task
 from domain.user import User
+from domain.user_admin import PasswordHasher, UserAdministration
 from domain.workflow import Workflow
 
 AGGREGATES: dict[str, type[WorkflowItem]] = {cls.workflow.collection: cls for cls in (Mandate, Task, SupportRequest)}
@@ -35,12 +36,6 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-
-    def verify(self, password_hash: str, password: str) -> bool: ...
 
 
 class DateAsISO(Transcoding):
@@ -54,7 +49,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class SecretariatApplication(Application[UUID]):
+class SecretariatApplication(UserAdministration, Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, User: 50}
@@ -261,108 +256,6 @@ class SecretariatApplication(Application[UUID]):
             return self._load(Mandate, mandate_id)
         except NotFound:
             raise ValidationFailed("mandate_id", f"mandate_id {mandate_id} names no existing mandate") from None
-
-    # -- users ---------------------------------------------------------------
-
-    def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
-                      email: str | None = None, actor: Actor) -> User:
-        """Register a user (admins only); a second user of the same name is refused."""
-        _refuse_unless_admin(actor)
-        _check_password(password)
-        user = User.register(username, self.hasher.hash(password), list(roles), party=party, email=email,
-                             actor=actor.username, now=self.clock())
-        try:
-            self.save(user)
-        except IntegrityError:
-            raise Conflict(f"a user named {username!r} already exists") from None
-        return user
-
-    def grant_role(self, username: str, role: str, *, party: str | None = None, actor: Actor) -> User:
-        """Grant a role (admins only)."""
-        _refuse_unless_admin(actor)
-        user = self.user(username)
-        user.grant(role, party=party, actor=actor.username, now=self.clock())
-        self._save_user(user)
-        return user
-
-    def revoke_role(self, username: str, role: str, *, actor: Actor) -> User:
-        """Revoke a role (admins only); it is gone from the user's next request."""
-        _refuse_unless_admin(actor)
-        user = self.user(username)
-        user.revoke(role, actor=actor.username, now=self.clock())
-        self._save_user(user)
-        return user
-
-    def change_password(self, username: str, password: str, *, actor: Actor) -> User:
-        """Change a password: one's own, or anyone's as an admin."""
-        if actor.username != username:
-            _refuse_unless_admin(actor)
-        _check_password(password)
-        user = self.user(username)
-        user.change_password(self.hasher.hash(password), actor=actor.username, now=self.clock())
-        self._save_user(user)
-        return user
-
-    def users(self, actor: Actor) -> list[User]:
-        """Every user, by name (admins only)."""
-        _refuse_unless_admin(actor)
-        return sorted((self.repository.get(i) for i in self._ids_created_by(User.Registered)),
-                      key=lambda u: u.username)
-
-    def user(self, username: str) -> User:
-        try:
-            return self._load(User, User.id_for(username))
-        except NotFound:
-            raise NotFound(f"no user named {username!r}") from None
-
-    def authenticate(self, username: str, password: str) -> Actor | None:
-        """The actor, if the password is right; None otherwise (same work either way)."""
-        try:
-            user = self.user(username)
-        except NotFound:
-            self.hasher.verify(_UNKNOWN_USER_HASH.get(self.hasher), password)
-            return None
-        return user.as_actor() if self.hasher.verify(user.password_hash, password) else None
-
-    def actor_named(self, username: str) -> Actor | None:
-        try:
-            return self.user(username).as_actor()
-        except NotFound:
-            return None
-
-    def _save_user(self, user: User) -> None:
-        try:
-            self.save(user)
-        except IntegrityError:
-            raise Conflict(f"user {user.username} was changed at the same time; try again") from None
-
-
-class _UnknownUserHash:
-    """A real hash to verify against when the user does not exist, so timing does not tell."""
-
-    def __init__(self) -> None:
-        self._by_hasher: dict[int, str] = {}
-
-    def get(self, hasher: PasswordHasher) -> str:
-        key = id(hasher)
-        if key not in self._by_hasher:
-            self._by_hasher[key] = hasher.hash("unknown user: no password matches this")
-        return self._by_hasher[key]
-
-
-_UNKNOWN_USER_HASH = _UnknownUserHash()
-
-
-def _refuse_unless_admin(actor: Actor) -> None:
-    if not actor.has_role("admin"):
-        raise Forbidden("managing users needs the admin role")
-
-
-def _check_password(password: str) -> None:
-    # The minimum length is the edges' policy (the demo users' passwords are their names);
-    # the maximum keeps a hash from being a denial of service.
-    if not (1 <= len(password) <= 256):
-        raise ValidationFailed("password", "a password has 1 to 256 characters")
 
 
 def _may_not_read(collection: str, workflow: Workflow) -> Forbidden:

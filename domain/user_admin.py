@@ -1,0 +1,123 @@
+"""User administration, mixed into the application service: sign-in, users, roles, passwords.
+
+Registering, granting and revoking are for admins; every change is an event on the user.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.actor import Actor
+from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from domain.user import User
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class UserAdministration:
+    # Provided by the application this is mixed into.
+    hasher: PasswordHasher
+    clock: Callable[[], Any]
+    save: Callable[..., Any]
+    repository: Any
+    _load: Callable[..., Any]
+    _ids_created_by: Callable[[type], list[UUID]]
+
+    def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
+                      email: str | None = None, actor: Actor) -> User:
+        """Register a user (admins only); a second user of the same name is refused."""
+        _refuse_unless_admin(actor)
+        _check_password(password)
+        user = User.register(username, self.hasher.hash(password), list(roles), party=party, email=email,
+                             actor=actor.username, now=self.clock())
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise Conflict(f"a user named {username!r} already exists") from None
+        return user
+
+    def grant_role(self, username: str, role: str, *, party: str | None = None, actor: Actor) -> User:
+        """Grant a role (admins only)."""
+        _refuse_unless_admin(actor)
+        user = self.user(username)
+        user.grant(role, party=party, actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def revoke_role(self, username: str, role: str, *, actor: Actor) -> User:
+        """Revoke a role (admins only); it is gone from the user's next request."""
+        _refuse_unless_admin(actor)
+        user = self.user(username)
+        user.revoke(role, actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def change_password(self, username: str, password: str, *, actor: Actor) -> User:
+        """Change a password: one's own, or anyone's as an admin."""
+        if actor.username != username:
+            _refuse_unless_admin(actor)
+        _check_password(password)
+        user = self.user(username)
+        user.change_password(self.hasher.hash(password), actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def users(self, actor: Actor) -> list[User]:
+        """Every user, by name (admins only)."""
+        _refuse_unless_admin(actor)
+        return sorted((self.repository.get(i) for i in self._ids_created_by(User.Registered)),
+                      key=lambda u: u.username)
+
+    def user(self, username: str) -> User:
+        try:
+            return self._load(User, User.id_for(username))
+        except NotFound:
+            raise NotFound(f"no user named {username!r}") from None
+
+    def authenticate(self, username: str, password: str) -> Actor | None:
+        """The actor, if the password is right; None otherwise (same work either way)."""
+        try:
+            user = self.user(username)
+        except NotFound:
+            self.hasher.verify(self._unknown_user_hash(), password)
+            return None
+        return user.as_actor() if self.hasher.verify(user.password_hash, password) else None
+
+    def actor_named(self, username: str) -> Actor | None:
+        try:
+            return self.user(username).as_actor()
+        except NotFound:
+            return None
+
+    def _unknown_user_hash(self) -> str:
+        """A real hash to verify against when the user does not exist, so the time taken tells nothing."""
+        if not getattr(self, "_unknown_hash", None):
+            self._unknown_hash = self.hasher.hash("unknown user: no password matches this")
+        return self._unknown_hash
+
+    def _save_user(self, user: User) -> None:
+        try:
+            self.save(user)
+        except IntegrityError:
+            raise Conflict(f"user {user.username} was changed at the same time; try again") from None
+
+
+def _refuse_unless_admin(actor: Actor) -> None:
+    if not actor.has_role("admin"):
+        raise Forbidden("managing users needs the admin role")
+
+
+def _check_password(password: str) -> None:
+    # The minimum length is the edges' policy (the demo users' passwords are their names);
+    # the maximum keeps a hash from being a denial of service.
+    if not (1 <= len(password) <= 256):
+        raise ValidationFailed("password", "a password has 1 to 256 characters")
+
+
