@@ -1,8 +1,8 @@
 """Follows the notification log and keeps each view up to date, a batch per transaction.
 
-Each batch reads the events after the view's position, applies them, and moves the
-position, all in one transaction: a crash rolls back rows and position together, and
-a restart resumes where the last commit ended. Events a view ignores still move it on.
+Each batch reads the events after the view's position, then in one transaction moves the
+position and applies them: a crash rolls back rows and position together, and a restart
+resumes where the last commit ended. Events a view ignores still move it on.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class ProjectionRunner:
     app: SecretariatApplication
     engine: Engine  # a writer engine (see projections.database)
     projections: Sequence[Projection]
+    reader: Engine | None = None  # for positions and lag, so that asking never takes the write lock
     batch_size: int = 1000
     stats: dict[str, Stats] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
@@ -87,7 +88,7 @@ class ProjectionRunner:
         started = time.perf_counter()
         start = self._known.get(projection.name)
         if start is None:
-            with self.engine.connect() as conn:
+            with (self.reader or self.engine).connect() as conn:
                 start = tracking.position_of(conn, projection.name)
         notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
         if not notifications:
@@ -183,7 +184,7 @@ class ProjectionRunner:
                 progress(count)
 
     def positions(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with (self.reader or self.engine).connect() as conn:
             return {p.name: tracking.position_of(conn, p.name) for p in self.projections}
 
     def head(self) -> int:

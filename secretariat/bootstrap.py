@@ -49,7 +49,9 @@ def build_projections(service: SecretariatApplication, store_env: Mapping[str, s
                                                                                                ProjectionRunner]:
     """The read models and the runner that keeps them up to date, in the event store's database."""
     transcoder = service.mapper.transcoder
-    runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True), [ItemsProjection(transcoder)])
+    reader = engine_for(dict(store_env))
+    runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True), [ItemsProjection(transcoder)],
+                              reader=reader)
     runner.setup()
     service.on_recorded.append(lambda _position: runner.wake())
-    return ReadModels(engine_for(dict(store_env)), transcoder), runner
+    return ReadModels(reader, transcoder), runner
