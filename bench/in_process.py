@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import shutil
 import statistics
@@ -21,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
-from uuid import uuid4
 
 from argon2 import PasswordHasher
 
@@ -29,15 +27,8 @@ from bare_http_app import BareApplication
 from domain.application import SecretariatApplication
 from domain.calendar import BusinessCalendar
 from secretariat.bootstrap import Argon2Hasher
-from shared import ADMIN, COMMANDS_PER_WORKFLOW, DUE, HANA, RESULT, SARA, log, table
-
-POSTGRES = {
-    "host": os.environ.get("BENCH_POSTGRES_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("BENCH_POSTGRES_PORT", "5432")),
-    "user": os.environ.get("BENCH_POSTGRES_USER", "postgres"),
-    "dbname": os.environ.get("BENCH_POSTGRES_DBNAME", "test"),
-}
-
+from shared import (ADMIN, COMMANDS_PER_WORKFLOW, DUE, HANA, RESULT, SARA, log, postgres_reachable,
+                    postgres_schema, table)
 
 def sqlite_store(tmp: Path) -> Iterator[dict[str, str]]:
     folder = Path(tempfile.mkdtemp(prefix="store-", dir=tmp))
@@ -48,30 +39,7 @@ def sqlite_store(tmp: Path) -> Iterator[dict[str, str]]:
 
 
 def postgres_store(tmp: Path) -> Iterator[dict[str, str]]:
-    """A fresh schema for one run, dropped afterwards (POSTGRES_SCHEMA in the library's settings)."""
-    import psycopg
-
-    schema = f"bench_{uuid4().hex[:12]}"
-    with psycopg.connect(autocommit=True, connect_timeout=5, **POSTGRES) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": POSTGRES["dbname"],
-               "POSTGRES_HOST": POSTGRES["host"], "POSTGRES_PORT": str(POSTGRES["port"]),
-               "POSTGRES_USER": POSTGRES["user"], "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": schema}
-    finally:
-        with psycopg.connect(autocommit=True, connect_timeout=5, **POSTGRES) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-def postgres_reachable() -> str | None:
-    """None if PostgreSQL answers, else why not."""
-    try:
-        import psycopg
-
-        psycopg.connect(connect_timeout=3, **POSTGRES).close()
-    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-    return None
+    yield from postgres_schema()
 
 
 class OursWithoutSnapshots(SecretariatApplication):

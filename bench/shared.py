@@ -1,14 +1,19 @@
 """What the benchmark's parts share: the workload, progress logging, the table layout and percentiles.
 
 The other bench modules import this one as a top-level module: bench/ is on sys.path when
-bench/commands.py runs (as a script it is sys.path[0]; commands.py also puts it there).
+bench/commands.py runs (as a script it is sys.path[0]; commands.py also puts it there), and
+bench/read_models/__main__.py puts it there too (the read-model benchmark uses log, table
+and load_average; it keeps its own nearest-rank percentile).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Iterator
+from uuid import uuid4
 
 from domain.actor import Actor
 
@@ -48,3 +53,38 @@ def load_average() -> str:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
     except OSError:
         return "unknown"
+
+
+POSTGRES = {
+    "host": os.environ.get("BENCH_POSTGRES_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("BENCH_POSTGRES_PORT", "5432")),
+    "user": os.environ.get("BENCH_POSTGRES_USER", "postgres"),
+    "dbname": os.environ.get("BENCH_POSTGRES_DBNAME", "test"),
+}
+
+
+def postgres_reachable() -> str | None:
+    """None if PostgreSQL answers, else why not."""
+    try:
+        import psycopg
+
+        psycopg.connect(connect_timeout=3, **POSTGRES).close()
+    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    return None
+
+
+def postgres_schema() -> Iterator[dict[str, str]]:
+    """A fresh schema for one run, dropped afterwards (POSTGRES_SCHEMA in the library's settings)."""
+    import psycopg
+
+    schema = f"bench_{uuid4().hex[:12]}"
+    with psycopg.connect(autocommit=True, connect_timeout=5, **POSTGRES) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": POSTGRES["dbname"],
+               "POSTGRES_HOST": POSTGRES["host"], "POSTGRES_PORT": str(POSTGRES["port"]),
+               "POSTGRES_USER": POSTGRES["user"], "POSTGRES_PASSWORD": "", "POSTGRES_SCHEMA": schema}
+    finally:
+        with psycopg.connect(autocommit=True, connect_timeout=5, **POSTGRES) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

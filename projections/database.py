@@ -39,6 +39,13 @@ def engine_for(store_env: dict[str, str], *, writer: bool = False) -> Engine:
     url = URL.create("postgresql+psycopg", username=store_env.get("POSTGRES_USER") or None,
                      password=store_env.get("POSTGRES_PASSWORD") or None, host=store_env.get("POSTGRES_HOST"),
                      port=int(store_env.get("POSTGRES_PORT") or 5432), database=store_env["POSTGRES_DBNAME"])
-    schema = store_env.get("POSTGRES_SCHEMA")
-    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    options = []
+    if schema := store_env.get("POSTGRES_SCHEMA"):
+        options.append(f"-csearch_path={schema}")
+    if writer:
+        # As SQLite's synchronous=NORMAL above: a view's commit need not wait for the WAL flush. A
+        # crash of the database may undo its last batches, rows and position together, and the
+        # runner projects them again; the events' own commits stay synchronous.
+        options.append("-csynchronous_commit=off")
+    connect_args = {"options": " ".join(options)} if options else {}
     return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True, connect_args=connect_args)

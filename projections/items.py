@@ -1,10 +1,11 @@
 """The items view: every workflow item's current state, its state counts, open deadlines and time in states.
 
 One projection keeps these tables because all are functions of an item's state as events
-change it, computed in one pass: `view_items` (lists, filters, mandate progress),
-`view_item_counts` (dashboard counters), `view_deadlines` (what is due when; the
-scheduler reads it) and `view_state_durations` (how long items stayed in each state). Events are applied with the domain's own `apply`, onto the item
-restored from its row, so the view can never disagree with a replayed aggregate.
+change it, computed in one pass: `view_items` (lists and filters), `view_item_counts`
+(dashboard counters), `view_mandate_tasks` (each mandate's tasks by state: its progress),
+`view_deadlines` (what is due when; the scheduler reads it) and `view_state_durations` (how
+long items stayed in each state). Events are applied with the domain's own `apply`, onto the
+item restored from its row, so the view can never disagree with a replayed aggregate.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
@@ -39,6 +40,7 @@ items = Table(
     Column("assignee", String(64)),
     Column("mandate_id", String(36)),
     Column("assigned_to", String(32)),
+    Column("reference", String(100)),  # a mandate's, shown on the dashboard without decoding `fields`
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("state_since", DateTime(timezone=True), nullable=False),
@@ -46,8 +48,19 @@ items = Table(
     Index("ix_view_items_newest", "collection", "created_position"),
     Index("ix_view_items_state", "collection", "state", "created_position"),
     Index("ix_view_items_assignee", "collection", "assignee", "created_position"),
+    # "My open tasks": both filters answered by the index, so counting them reads no table rows.
+    Index("ix_view_items_assignee_state", "collection", "assignee", "state", "created_position"),
     Index("ix_view_items_party", "collection", "party", "created_position"),
     Index("ix_view_items_mandate", "mandate_id", "state"),
+)
+
+# Kept as counts, like view_item_counts, so a mandate's progress costs one short read
+# however many tasks it has.
+mandate_tasks = Table(
+    "view_mandate_tasks", metadata,
+    Column("mandate_id", String(36), primary_key=True),
+    Column("state", String(32), primary_key=True),
+    Column("n", Integer, nullable=False),
 )
 
 item_counts = Table(
@@ -97,13 +110,13 @@ FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
 
 class ItemsProjection:
     name = "items"
-    version = 2
+    version = 3
 
-    def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, deadlines,
-                                                                              state_durations)) -> None:
+    def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
+                                                                              deadlines, state_durations)) -> None:
         self.transcoder = transcoder
         self.tables = tables
-        self._items, self._counts, self._deadlines, self._durations = tables
+        self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations = tables
 
     def beside(self, suffix: str) -> "ItemsProjection":
         """The same projection writing into fresh copies of its tables (for a rebuild beside the live ones).
@@ -121,70 +134,88 @@ class ItemsProjection:
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""
-        relevant = [(p, e) for p, e in batch if isinstance(e, WorkflowItem.Event)]
+        # Each id is turned into text once: a rebuild spends a noticeable share of its time in UUID.__str__.
+        relevant = [(p, e, str(e.originator_id)) for p, e in batch if isinstance(e, WorkflowItem.Event)]
         if not relevant:
             return
-        current = self._load(conn, {str(e.originator_id) for _, e in relevant})
-        before = {key: (known.item.workflow.collection, known.item.state) for key, known in current.items()}
+        current = self._load(conn, {key for _, _, key in relevant})
+        before = {key: _counted(known.item) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
-        for position, event in relevant:
-            key = str(event.originator_id)
+        touched: dict[str, _Known] = {}
+        for position, event, key in relevant:
             known = current.get(key)
             if known is None:
-                current[key] = _Known(event.mutate(None), position, event.timestamp)
+                current[key] = touched[key] = _Known(key, event.mutate(None), position, event.timestamp)
                 continue
+            touched[key] = known
             left = known.item.state
             known.item = event.mutate(known.item)
             if known.item.state != left:
                 seconds = (event.timestamp - known.state_since).total_seconds()
                 durations[(known.item.workflow.collection, left, duration_bucket(seconds))] += 1
                 known.state_since = event.timestamp
-        touched = [current[k] for k in {str(e.originator_id) for _, e in relevant}]
-        statements = _upserts(conn.dialect.name, self.tables)
-        conn.execute(statements[0], [self._row(known) for known in touched])
-        self._write_counts(conn, statements[1], before, {str(k.item.id): k.item for k in touched})
-        self._write_deadlines(conn, [k.item for k in touched])
+        upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables)
+        conn.execute(upsert_items, [self._row(known) for known in touched.values()])
+        after = {key: _counted(known.item) for key, known in touched.items()}
+        self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
+        self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
+                         lambda c: (c[2], c[1]) if c[2] else None)
+        self._write_deadlines(conn, touched.values())
         if durations:
-            conn.execute(statements[2], [{"collection": c, "state": st, "bucket": b, "n": n}
+            conn.execute(add_durations, [{"collection": c, "state": st, "bucket": b, "n": n}
                                          for (c, st, b), n in durations.items()])
 
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
-        return {row.id: _Known(restore(row, self.transcoder), row.created_position, _aware(row.state_since))
+        return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
+                               _aware(row.state_since))
                 for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
 
     def _row(self, known: "_Known") -> dict[str, Any]:
         item = known.item
         fields = item.fields
-        return {"id": str(item.id), "collection": item.workflow.collection, "state": item.state,
+        return {"id": known.key, "collection": item.workflow.collection, "state": item.state,
                 "version": item.version, "created_position": known.created_position, "party": fields.get("party"),
                 "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
-                "assigned_to": fields.get("assigned_to"), "created_at": item.created_on,
-                "updated_at": item.modified_on, "state_since": known.state_since,
+                "assigned_to": fields.get("assigned_to"), "reference": fields.get("reference"),
+                "created_at": item.created_on, "updated_at": item.modified_on, "state_since": known.state_since,
                 "fields": self.transcoder.encode(fields).decode()}
 
-    def _write_counts(self, conn: Connection, add_counts, before: dict[str, tuple[str, str]],
-                      after: dict[str, WorkflowItem]) -> None:
-        delta: Counter[tuple[str, str]] = Counter()
-        for key, item in after.items():
-            if key in before:
-                delta[before[key]] -= 1
-            delta[(item.workflow.collection, item.state)] += 1
-        rows = [{"collection": c, "state": s, "n": n} for (c, s), n in delta.items() if n]
+    @staticmethod
+    def _add_counts(conn: Connection, add, table: Table, before: dict[str, tuple], after: dict[str, tuple],
+                    key: Callable[[tuple], tuple | None]) -> None:
+        """Move each touched item from its old count to its new one; `key` picks the count (or None)."""
+        delta: Counter[tuple] = Counter()
+        for item_id, counted in after.items():
+            if item_id in before and (old := key(before[item_id])) is not None:
+                delta[old] -= 1
+            if (new := key(counted)) is not None:
+                delta[new] += 1
+        keys = [c.name for c in table.primary_key.columns]
+        rows = [{**dict(zip(keys, k)), "n": n} for k, n in delta.items() if n]
         if rows:
-            conn.execute(add_counts, rows)
+            conn.execute(add, rows)
             # No zero rows, so the table is the same however the log was cut into batches.
-            conn.execute(delete(self._counts).where(self._counts.c.n == 0))
+            conn.execute(delete(table).where(table.c.n == 0))
 
-    def _write_deadlines(self, conn: Connection, touched: list[WorkflowItem]) -> None:
+    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"]) -> None:
         table = self._deadlines
-        conn.execute(delete(table).where(table.c.item_id.in_([str(i.id) for i in touched])))
-        rows = [{"item_id": str(item.id), "kind": d["kind"], "collection": item.workflow.collection,
-                 "due": d["due"], "open": d["open"], "title": item.fields.get("title") or item.fields.get(
-                     "description", "")[:200], "assignee": item.fields.get("assignee"),
-                 "party": item.fields.get("party")}
-                for item in touched for d in item.deadlines()]
+        rows, keys = [], []
+        for known in touched:
+            item, fields = known.item, known.item.fields
+            keys.append(known.key)
+            rows += [{"item_id": known.key, "kind": d["kind"], "collection": item.workflow.collection,
+                      "due": d["due"], "open": d["open"],
+                      "title": fields.get("title") or fields.get("description", "")[:200],
+                      "assignee": fields.get("assignee"), "party": fields.get("party")} for d in item.deadlines()]
+        conn.execute(delete(table).where(table.c.item_id.in_(keys)))
         if rows:
             conn.execute(table.insert(), rows)
+
+
+def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
+    """What the counters count an item by: its collection, its state, and a task's mandate."""
+    mandate_id = item.fields.get("mandate_id") if item.workflow.collection == "tasks" else None
+    return item.workflow.collection, item.state, mandate_id
 
 
 def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
@@ -203,24 +234,24 @@ def _aware(value: datetime) -> datetime:
 def _upserts(dialect: str, tables: tuple[Table, ...]):
     """The upsert statements, built once per dialect and tables (building them costs more than running them)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    items_table, counts, _deadlines, durations = tables
+    items_table, counts, mandate_tasks_table, _deadlines, durations = tables
     upsert_item = insert(items_table)
     upsert_item = upsert_item.on_conflict_do_update(index_elements=[items_table.c.id], set_={
         c.name: upsert_item.excluded[c.name] for c in items_table.columns if c.name not in ("id", "created_position")})
-    add_count = insert(counts)
-    add_count = add_count.on_conflict_do_update(index_elements=[counts.c.collection, counts.c.state],
-                                                set_={"n": counts.c.n + add_count.excluded.n})
-    add_duration = insert(durations)
-    add_duration = add_duration.on_conflict_do_update(
-        index_elements=[durations.c.collection, durations.c.state, durations.c.bucket],
-        set_={"n": durations.c.n + add_duration.excluded.n})
-    return upsert_item, add_count, add_duration
+
+    def add_to_count(table: Table):
+        add = insert(table)
+        return add.on_conflict_do_update(index_elements=list(table.primary_key.columns),
+                                         set_={"n": table.c.n + add.excluded.n})
+
+    return upsert_item, add_to_count(counts), add_to_count(mandate_tasks_table), add_to_count(durations)
 
 
 @dataclass
 class _Known:
     """An item as the batch has it so far: the item, where it was created, since when in its state."""
 
+    key: str  # its id as text
     item: WorkflowItem
     created_position: int
     state_since: datetime

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import groupby
 from datetime import date, timedelta
 from typing import Any, Mapping
 
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, false, func, or_, select
 
 from domain.actor import Actor
 from domain.application import AGGREGATES
 from domain.errors import Forbidden
 from domain.item import WorkflowItem
-from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, restore,
-                               state_durations)
+from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, mandate_tasks,
+                               restore, state_durations)
 
 
 class ReadModels:
@@ -43,83 +44,119 @@ class ReadModels:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Items per collection and state."""
-        found: dict[str, dict[str, int]] = {c: {s: 0 for s in cls.workflow.states} for c, cls in AGGREGATES.items()}
         with self.engine.connect() as conn:
-            for row in conn.execute(select(item_counts)):
-                found.setdefault(row.collection, {})[row.state] = row.n
-        return found
+            return _counts(conn)
 
     def time_in_state(self) -> dict[str, dict[str, dict[str, float]]]:
         """Per collection and state: how many stays ended, and their median and 90th percentile in seconds.
 
         Read from a histogram of quarter-doublings, so each figure is within 9% of the exact one.
         """
-        histograms: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
         with self.engine.connect() as conn:
-            for row in conn.execute(select(state_durations).order_by(state_durations.c.bucket)):
-                histograms[(row.collection, row.state)].append((row.bucket, row.n))
-        found: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
-        for (collection, state), buckets in histograms.items():
-            samples = sum(n for _, n in buckets)
-            found[collection][state] = {"samples": samples,
-                                        "median_seconds": _percentile_seconds(buckets, samples, 0.5),
-                                        "p90_seconds": _percentile_seconds(buckets, samples, 0.9)}
-        return found
+            return _time_in_state(conn)
 
     def mandate_progress(self, mandate_ids: list[str]) -> dict[str, dict[str, int]]:
         """For each mandate, its linked tasks by state."""
-        progress: dict[str, dict[str, int]] = defaultdict(dict)
-        if not mandate_ids:
-            return progress
-        query = (select(items.c.mandate_id, items.c.state, func.count()).where(
-            items.c.collection == "tasks", items.c.mandate_id.in_(mandate_ids))
-            .group_by(items.c.mandate_id, items.c.state))
         with self.engine.connect() as conn:
-            for mandate_id, state, n in conn.execute(query):
-                progress[mandate_id][state] = n
-        return progress
+            return _mandate_progress(conn, mandate_ids)
 
     def open_deadlines(self, *, due_before: date | None = None, due_from: date | None = None,
+                       scopes: Mapping[str, Mapping[str, str] | None] | None = None,
                        limit: int = 200) -> list[dict[str, Any]]:
-        """Open deadlines, soonest first."""
-        query = select(deadlines).where(deadlines.c.open.is_(True))
-        if due_before is not None:
-            query = query.where(deadlines.c.due < due_before)
-        if due_from is not None:
-            query = query.where(deadlines.c.due >= due_from)
+        """Open deadlines, soonest first; with `scopes` (collection → read scope), only those they let through."""
         with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query.order_by(deadlines.c.due).limit(limit))]
+            return _open_deadlines(conn, due_before, due_from, scopes, limit)
 
     def dashboard(self, actor: Actor, today: date, *, horizon_days: int = 14) -> dict[str, Any]:
         """Counts by collection and state, overdue items, deadlines ahead, and each active mandate's progress.
 
         Only what the actor may read: collections they may not list are left out, and a
-        Party liaison's deadlines are their own Party's.
+        Party liaison's deadlines are their own Party's. One connection, so every part is
+        read from the same snapshot of the view.
         """
         scopes = {c: cls.workflow.read_scope(actor) for c, cls in AGGREGATES.items()}
-        visible = lambda d: scopes[d["collection"]] is not None and all(  # noqa: E731
-            d.get(k) == v for k, v in scopes[d["collection"]].items())
-        counts = {c: n for c, n in self.counts().items() if scopes[c] == {}}
-        active_states = [s for s in AGGREGATES["mandates"].workflow.states
-                         if s not in AGGREGATES["mandates"].workflow.terminal]
-        if scopes["mandates"] != {}:
-            mandates = []
-        else:
-            with self.engine.connect() as conn:
-                mandates = conn.execute(select(items.c.id, items.c.state, items.c.fields).where(
+        mandate_workflow = AGGREGATES["mandates"].workflow
+        active_states = [s for s in mandate_workflow.states if s not in mandate_workflow.terminal]
+        with self.engine.connect() as conn:
+            counts = {c: n for c, n in _counts(conn).items() if scopes[c] == {}}
+            mandates = [] if scopes["mandates"] != {} else conn.execute(
+                select(items.c.id, items.c.state, items.c.reference).where(
                     items.c.collection == "mandates", items.c.state.in_(active_states))
-                    .order_by(items.c.created_position.desc())).all()
-        progress = self.mandate_progress([m.id for m in mandates])
-        time_in_state = {c: states for c, states in self.time_in_state().items() if scopes[c] == {}}
+                .order_by(items.c.created_position.desc())).all()
+            progress = _mandate_progress(conn, [m.id for m in mandates])
+            time_in_state = {c: states for c, states in _time_in_state(conn).items() if scopes[c] == {}}
+            overdue = _open_deadlines(conn, today, None, scopes, DASHBOARD_DEADLINES)
+            upcoming = _open_deadlines(conn, today + timedelta(days=horizon_days + 1), today, scopes,
+                                       DASHBOARD_DEADLINES)
         return {
             "counts": counts,
             "time_in_state": time_in_state,
-            "overdue": [_deadline(d) for d in self.open_deadlines(due_before=today) if visible(d)],
-            "upcoming": [_deadline(d) for d in self.open_deadlines(
-                due_from=today, due_before=today + timedelta(days=horizon_days + 1)) if visible(d)],
-            "mandates": [{"id": m.id, "reference": self.transcoder.decode(m.fields.encode()).get("reference"),
-                          "state": m.state, **progress_summary(progress.get(m.id, {}))} for m in mandates],
+            "overdue": [_deadline(d) for d in overdue],
+            "upcoming": [_deadline(d) for d in upcoming],
+            "mandates": [{"id": m.id, "reference": m.reference, "state": m.state,
+                          **progress_summary(progress.get(m.id, {}))} for m in mandates],
         }
+
+
+DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
+
+
+def _counts(conn: Connection) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {c: {s: 0 for s in cls.workflow.states} for c, cls in AGGREGATES.items()}
+    for collection, state, n in conn.execute(select(item_counts.c.collection, item_counts.c.state, item_counts.c.n)):
+        found.setdefault(collection, {})[state] = n
+    return found
+
+
+def _time_in_state(conn: Connection) -> dict[str, dict[str, dict[str, float]]]:
+    # A few hundred rows in the primary key's order; picking the percentiles here costs less than a
+    # window query does in SQLite.
+    d = state_durations
+    rows = conn.execute(select(d.c.collection, d.c.state, d.c.bucket, d.c.n)
+                        .order_by(d.c.collection, d.c.state, d.c.bucket)).all()
+    found: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (collection, state), stays in groupby(rows, key=lambda row: (row[0], row[1])):
+        buckets = [(bucket, n) for _, _, bucket, n in stays]
+        samples = sum(n for _, n in buckets)
+        found[collection][state] = {"samples": samples,
+                                    "median_seconds": _percentile_seconds(buckets, samples, 0.5),
+                                    "p90_seconds": _percentile_seconds(buckets, samples, 0.9)}
+    return found
+
+
+def _percentile_seconds(buckets: list[tuple[int, int]], samples: int, share: float) -> float:
+    """The middle of the first bucket whose running total reaches `share` of the samples."""
+    needed, seen = share * samples, 0
+    for bucket, n in buckets:
+        seen += n
+        if seen >= needed:
+            return round(bucket_seconds(bucket), 1)
+    return round(bucket_seconds(buckets[-1][0]), 1)
+
+
+def _mandate_progress(conn: Connection, mandate_ids: list[str]) -> dict[str, dict[str, int]]:
+    progress: dict[str, dict[str, int]] = defaultdict(dict)
+    if mandate_ids:
+        for mandate_id, state, n in conn.execute(select(mandate_tasks).where(
+                mandate_tasks.c.mandate_id.in_(mandate_ids))):
+            progress[mandate_id][state] = n
+    return progress
+
+
+def _open_deadlines(conn: Connection, due_before: date | None, due_from: date | None,
+                    scopes: Mapping[str, Mapping[str, str] | None] | None, limit: int) -> list[dict[str, Any]]:
+    query = select(deadlines).where(deadlines.c.open.is_(True))
+    if due_before is not None:
+        query = query.where(deadlines.c.due < due_before)
+    if due_from is not None:
+        query = query.where(deadlines.c.due >= due_from)
+    if scopes is not None:
+        # In the query, not after it: the limit must count only what the reader may see.
+        query = query.where(or_(false(), *(
+            and_(deadlines.c.collection == collection, *(deadlines.c[k] == v for k, v in scope.items()))
+            for collection, scope in scopes.items() if scope is not None)))
+    names = [c.name for c in deadlines.columns]
+    return [dict(zip(names, row)) for row in conn.execute(query.order_by(deadlines.c.due).limit(limit))]
 
 
 def progress_summary(tasks_by_state: Mapping[str, int]) -> dict[str, Any]:
@@ -130,15 +167,6 @@ def progress_summary(tasks_by_state: Mapping[str, int]) -> dict[str, Any]:
     counted = done + open_
     return {"tasks": dict(tasks_by_state), "open": open_, "done": done,
             "percent_done": round(100 * done / counted, 1) if counted else 0.0}
-
-
-def _percentile_seconds(buckets: list[tuple[int, int]], samples: int, quantile: float) -> float:
-    needed, seen = quantile * samples, 0
-    for bucket, n in buckets:
-        seen += n
-        if seen >= needed:
-            return round(bucket_seconds(bucket), 1)
-    return round(bucket_seconds(buckets[-1][0]), 1)
 
 
 def _deadline(row: Mapping[str, Any]) -> dict[str, Any]:

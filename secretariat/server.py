@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -29,6 +30,10 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
         follower = threading.Thread(target=runner.follow, args=(stop,), name="projections", daemon=True)
         if follow:
             follower.start()
+        # What start-up built lives as long as the process. Frozen, the collector's full passes
+        # skip it; unfrozen, they paused dashboard reads of a 100,000-item view by up to 40 ms
+        # (p99 of 200 reads about 45 ms against 13 ms frozen; bench/read_models freezes too).
+        gc.freeze()
         try:
             yield
         finally:

@@ -28,7 +28,8 @@ def service(service):
 @pytest.fixture
 def runner(service, store_env):
     runner = ProjectionRunner(service, engine_for(store_env, writer=True),
-                              [ItemsProjection(service.mapper.transcoder)], batch_size=7)
+                              [ItemsProjection(service.mapper.transcoder)], batch_size=7,
+                              rebuild_batch_size=5)
     runner.setup()
     yield runner
     runner.engine.dispose()
@@ -102,6 +103,35 @@ def test_open_deadlines_follow_the_items_state(service, runner, read_models):
     assert (str(made["mandate"].id), "report_due") in open_ones
     assert (str(made["own"].id), "decision") in open_ones
     assert (str(made["other"].id), "decision") not in open_ones  # withdrawn
+
+
+def test_a_mandates_progress_counts_its_tasks_as_they_move(service, runner, read_models):
+    mandate = str(service.record_mandate(SARA, mandate_values()).item.id)
+    first, second, _third = (service.create_task(ERIK, task_values(mandate_id=mandate)).item for _ in range(3))
+    service.create_task(ERIK, task_values())  # linked to no mandate: counted nowhere
+    service.act("tasks", first.id, "start", SARA, {})
+    service.act("tasks", second.id, "cancel", HANA, {}, reason="Overtaken by events")
+    runner.catch_up(runner.projections[0])
+    assert read_models.mandate_progress([mandate]) == {mandate: {"open": 1, "in_progress": 1, "cancelled": 1}}
+    service.act("tasks", first.id, "submit", SARA, {"result": "Done"})
+    service.act("tasks", first.id, "approve", ERIK, {})
+    runner.catch_up(runner.projections[0])
+    assert read_models.mandate_progress([mandate]) == {mandate: {"open": 1, "done": 1, "cancelled": 1}}
+
+
+def test_a_liaisons_dashboard_lists_their_partys_deadlines_however_many_others_come_first(
+        service, runner, read_models, clock):
+    for _ in range(3):
+        service.submit_support_request(MILAN, request_values(party="RS"))
+    clock.advance(days=1)
+    own = service.submit_support_request(ALBA, request_values()).item
+    runner.catch_up(runner.projections[0])
+    scopes = {"support-requests": {"party": "AL"}, "tasks": None, "mandates": None}
+    assert [d["item_id"] for d in read_models.open_deadlines(scopes=scopes, limit=1)] == [str(own.id)]
+    assert read_models.open_deadlines(limit=1)[0]["party"] == "RS"  # unscoped, another Party's comes first
+    dashboard = read_models.dashboard(ALBA, clock.now.date() + timedelta(days=30))
+    assert [d["item_id"] for d in dashboard["overdue"]] == [str(own.id)]
+    assert dashboard["upcoming"] == [] and "tasks" not in dashboard["counts"]
 
 
 def test_a_second_runner_on_the_same_view_never_applies_a_batch_twice(service, runner, store_env):
