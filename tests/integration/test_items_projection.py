@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import threading
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -176,6 +180,52 @@ def test_a_crash_mid_batch_rolls_back_and_a_restart_converges_to_a_clean_rebuild
     restarted.rebuild(projection)
     assert view_rows(restarted) == after_restart
     restarted.engine.dispose()
+
+
+# Run in a child process: project in batches of 5 and, in the third, write the rows, say so, and
+# hang inside the open transaction until killed.
+HANGS_MID_BATCH = """
+import json, sys, time
+from domain.application import SecretariatApplication
+from domain.calendar import BusinessCalendar
+from projections.database import engine_for
+from projections.items import ItemsProjection
+from projections.runner import ProjectionRunner
+
+env = json.loads(sys.argv[1])
+service = SecretariatApplication(env, hasher=None, calendar=BusinessCalendar())
+projection = ItemsProjection(service.mapper.transcoder)
+batches = 0
+
+def handle(conn, batch):
+    global batches
+    batches += 1
+    ItemsProjection.handle(projection, conn, batch)
+    if batches == 3:
+        print("mid-batch", flush=True)
+        time.sleep(600)
+
+projection.handle = handle
+ProjectionRunner(service, engine_for(env, writer=True), [projection], batch_size=5).catch_up(projection)
+"""
+
+
+def test_a_process_killed_mid_batch_leaves_its_last_commit_and_a_restart_converges(service, runner, store_env):
+    some_history(service)
+    child = subprocess.Popen([sys.executable, "-c", HANGS_MID_BATCH, json.dumps(store_env)],
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    try:
+        assert child.stdout.readline().strip() == "mid-batch"
+    finally:
+        child.kill()  # SIGKILL: no rollback, no clean-up, as in a crash
+        child.wait(timeout=30)
+    assert runner.positions()["items"] == 10  # two batches of 5 committed; the third never was
+
+    runner.catch_up(runner.projections[0])
+    after_restart = view_rows(runner)
+    runner.rebuild(runner.projections[0])
+    assert view_rows(runner) == after_restart
+    assert runner.lag() == {"items": 0}
 
 
 def test_events_a_view_ignores_still_move_its_position(service, runner):
