@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import groupby
 from datetime import date, timedelta
+from itertools import groupby
 from typing import Any, Mapping
 
 from eventsourcing.persistence import Transcoder
@@ -78,6 +78,8 @@ class ReadModels:
         mandate_workflow = AGGREGATES["mandates"].workflow
         active_states = [s for s in mandate_workflow.states if s not in mandate_workflow.terminal]
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # SQLite's transaction is one snapshot already
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
             counts = {c: n for c, n in _counts(conn).items() if scopes[c] == {}}
             mandates = [] if scopes["mandates"] != {} else conn.execute(
                 select(items.c.id, items.c.state, items.c.reference).where(

@@ -27,7 +27,7 @@ POSTGRES_SCHEMA), each store gets:
 
 Run the folder with the project's virtualenv:
 
-    .venv/bin/python bench/read_models            # full run (about 10 minutes; less with the SQLite cache)
+    .venv/bin/python bench/read_models            # full run (about 10–12 minutes; less with the SQLite cache)
     .venv/bin/python bench/read_models --quick    # short run (about 2 minutes)
     .venv/bin/python bench/read_models --help
 
