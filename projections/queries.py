@@ -81,11 +81,15 @@ class ReadModels:
             if conn.dialect.name == "postgresql":  # SQLite's transaction is one snapshot already
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             counts = {c: n for c, n in _counts(conn).items() if scopes[c] == {}}
-            mandates = [] if scopes["mandates"] != {} else conn.execute(
-                select(items.c.id, items.c.state, items.c.reference).where(
-                    items.c.collection == "mandates", items.c.state.in_(active_states))
-                .order_by(items.c.created_position.desc())).all()
-            progress = _mandate_progress(conn, [m.id for m in mandates])
+            active = and_(items.c.collection == "mandates", items.c.state.in_(active_states))
+            mandates, progress = [], defaultdict(dict)
+            if scopes["mandates"] == {}:
+                mandates = conn.execute(select(items.c.id, items.c.state, items.c.reference).where(active)
+                                        .order_by(items.c.created_position.desc())).all()
+                # Joined rather than an IN list of every active mandate's id.
+                for mandate_id, state, n in conn.execute(select(mandate_tasks).join(
+                        items, items.c.id == mandate_tasks.c.mandate_id).where(active)):
+                    progress[mandate_id][state] = n
             time_in_state = {c: states for c, states in _time_in_state(conn).items() if scopes[c] == {}}
             overdue = _open_deadlines(conn, today, None, scopes, DASHBOARD_DEADLINES)
             upcoming = _open_deadlines(conn, today + timedelta(days=horizon_days + 1), today, scopes,
