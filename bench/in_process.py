@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import pstats
 import shutil
 import statistics
 import tempfile
@@ -28,7 +26,7 @@ from domain.application import SecretariatApplication
 from domain.calendar import BusinessCalendar
 from secretariat.bootstrap import Argon2Hasher
 from shared import (ADMIN, COMMANDS_PER_WORKFLOW, DUE, HANA, RESULT, SARA, log, postgres_reachable,
-                    postgres_schema, table)
+                    postgres_schema, profile_text, table)
 
 def sqlite_store(tmp: Path) -> Iterator[dict[str, str]]:
     folder = Path(tempfile.mkdtemp(prefix="store-", dir=tmp))
@@ -174,16 +172,8 @@ def profile_in_process(args: argparse.Namespace, tmp: Path) -> str:
     finally:
         app.close()
         gen.close()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.strip_dirs()
     commands = args.tasks * COMMANDS_PER_WORKFLOW
-    out.write(f"cProfile of ours on SQLite: {args.tasks} tasks = {commands} commands\n")
-    out.write("\n-- by cumulative time --\n")
-    stats.sort_stats("cumulative").print_stats(30)
-    out.write("\n-- by own time --\n")
-    stats.sort_stats("tottime").print_stats(20)
-    return out.getvalue()
+    return profile_text(profiler, f"cProfile of ours on SQLite: {args.tasks} tasks = {commands} commands")
 
 
 def report_in_process(rows: list[InProcessRow], args: argparse.Namespace) -> str:

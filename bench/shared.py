@@ -8,7 +8,10 @@ and load_average; it keeps its own nearest-rank percentile).
 
 from __future__ import annotations
 
+import cProfile
+import io
 import os
+import pstats
 import sys
 from datetime import date
 from pathlib import Path
@@ -88,3 +91,16 @@ def postgres_schema() -> Iterator[dict[str, str]]:
     finally:
         with psycopg.connect(autocommit=True, connect_timeout=5, **POSTGRES) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def profile_text(profiler: cProfile.Profile, title: str, *, cumulative: int = 30, own: int = 20) -> str:
+    """A cProfile's top entries by cumulative and by own time, under a title line."""
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.strip_dirs()
+    out.write(title + "\n")
+    out.write("\n-- by cumulative time --\n")
+    stats.sort_stats("cumulative").print_stats(cumulative)
+    out.write("\n-- by own time --\n")
+    stats.sort_stats("tottime").print_stats(own)
+    return out.getvalue()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import pstats
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +15,7 @@ from projections import tracking
 from projections.database import engine_for
 from projections.items import ItemsProjection
 from projections.runner import ProjectionRunner
-from shared import log
+from shared import log, profile_text
 from stores import History, make_service
 from workload import Clock
 
@@ -103,13 +101,6 @@ def profile_rebuild(env: dict[str, str], history: History) -> str:
     finally:
         engine.dispose()
         service.close()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.strip_dirs()
-    out.write(f"cProfile of ProjectionRunner.rebuild over {done:,} events (batches of {runner.batch_size}; cProfile "
-              f"itself slows Python code down, so compare shares, not seconds)\n")
-    out.write("\n-- by cumulative time --\n")
-    stats.sort_stats("cumulative").print_stats(30)
-    out.write("\n-- by own time --\n")
-    stats.sort_stats("tottime").print_stats(25)
-    return out.getvalue()
+    return profile_text(profiler, f"cProfile of ProjectionRunner.rebuild over {done:,} events (batches of "
+                        f"{runner.rebuild_batch_size:,}; cProfile itself slows Python code down, so compare shares, "
+                        f"not seconds)", own=25)
