@@ -15,7 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
@@ -138,7 +138,9 @@ class ItemsProjection:
         relevant = [(p, e, str(e.originator_id)) for p, e in batch if isinstance(e, WorkflowItem.Event)]
         if not relevant:
             return
-        current = self._load(conn, {key for _, _, key in relevant})
+        # A batch of creations only has nothing to load: the view cannot hold items not yet created.
+        only_new = all(isinstance(e, WorkflowItem.Created) for _, e, _ in relevant)
+        current = {} if only_new else self._load(conn, {key for _, _, key in relevant})
         before = {key: _counted(known.item) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
         touched: dict[str, _Known] = {}
@@ -160,7 +162,7 @@ class ItemsProjection:
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
         self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
                          lambda c: (c[2], c[1]) if c[2] else None)
-        self._write_deadlines(conn, touched.values())
+        self._write_deadlines(conn, touched.values(), before)
         if durations:
             conn.execute(add_durations, [{"collection": c, "state": st, "bucket": b, "n": n}
                                          for (c, st, b), n in durations.items()])
@@ -192,22 +194,27 @@ class ItemsProjection:
                 delta[new] += 1
         keys = [c.name for c in table.primary_key.columns]
         rows = [{**dict(zip(keys, k)), "n": n} for k, n in delta.items() if n]
-        if rows:
-            conn.execute(add, rows)
+        if not rows:
+            return
+        new_counts = conn.execute(add, rows).scalars().all()  # the statement returns each new count
+        if 0 in new_counts:
             # No zero rows, so the table is the same however the log was cut into batches.
             conn.execute(delete(table).where(table.c.n == 0))
 
-    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"]) -> None:
+    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
+        """Replace the touched items' deadline rows; items new in this batch have none to delete."""
         table = self._deadlines
         rows, keys = [], []
         for known in touched:
             item, fields = known.item, known.item.fields
-            keys.append(known.key)
+            if known.key in existing:
+                keys.append(known.key)
             rows += [{"item_id": known.key, "kind": d["kind"], "collection": item.workflow.collection,
                       "due": d["due"], "open": d["open"],
                       "title": fields.get("title") or fields.get("description", "")[:200],
                       "assignee": fields.get("assignee"), "party": fields.get("party")} for d in item.deadlines()]
-        conn.execute(delete(table).where(table.c.item_id.in_(keys)))
+        if keys:
+            conn.execute(delete(table).where(table.c.item_id.in_(keys)))
         if rows:
             conn.execute(table.insert(), rows)
 
@@ -244,7 +251,9 @@ def _upserts(dialect: str, tables: tuple[Table, ...]):
         return add.on_conflict_do_update(index_elements=list(table.primary_key.columns),
                                          set_={"n": table.c.n + add.excluded.n})
 
-    return upsert_item, add_to_count(counts), add_to_count(mandate_tasks_table), add_to_count(durations)
+    # The counters return their new values, so that zero rows are looked for only when one appeared.
+    return (upsert_item, add_to_count(counts).returning(counts.c.n),
+            add_to_count(mandate_tasks_table).returning(mandate_tasks_table.c.n), add_to_count(durations))
 
 
 @dataclass
