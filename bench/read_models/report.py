@@ -63,6 +63,9 @@ def report_rebuild(reports: list[StoreReport], args: argparse.Namespace) -> str:
         rows.append([r.name, "rebuild", f"{res.events:,}", f"{med:.2f}",
                      f"{res.events / med:,.0f}", f"<= {goal:.0f} s", _verdict(med, goal)])
         notes.append(f"{r.name} rebuild runs: " + " / ".join(f"{s:.2f}" for s in res.rebuild) + " s")
+        floor = statistics.median(res.floor)
+        rows.append([r.name, "floor: read, decode, apply; no view", f"{res.events:,}", f"{floor:.2f}",
+                     f"{res.events / floor:,.0f}", "-", "-"])
         for size, times in res.catch_up.items():
             m = statistics.median(times)
             rows.append([r.name, f"catch_up from zero, batch {size}", f"{res.events:,}", f"{m:.2f}",
@@ -71,7 +74,8 @@ def report_rebuild(reports: list[StoreReport], args: argparse.Namespace) -> str:
     how = " ".join((ProjectionRunner.rebuild.__doc__ or "").split("\n\n")[0].split())
     title = (f"1. Rebuild and catch-up of the items view over the history (median of {args.runs} runs, taken in "
              f"turns). rebuild: ProjectionRunner.rebuild over the full view, which says: \"{how}\" catch_up: "
-             "ProjectionRunner.catch_up from an emptied view at position 0, a transaction per batch")
+             "ProjectionRunner.catch_up from an emptied view at position 0, a transaction per batch. floor: what "
+             "any rebuild applying the domain's events spends before writing a row (rebuild.time_floor)")
     return title + "\n\n" + table(["store", "what", "events", "seconds", "events/s", "goal", "verdict"], rows) + \
         "\n\n" + "\n".join(notes)
 
