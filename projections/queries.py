@@ -26,21 +26,22 @@ class ReadModels:
     def list_items(self, collection: str, actor: Actor, filters: Mapping[str, Any], *, limit: int = 50,
                    offset: int = 0) -> tuple[list[WorkflowItem], int]:
         """A page of the items the actor may read, newest first, and how many match in all."""
-        workflow = AGGREGATES[collection].workflow
-        scope = workflow.read_scope(actor)
-        if scope is None:
-            raise Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
-        conditions = [items.c.collection == collection]
-        conditions += [items.c[name] == value for name, value in {**filters, **scope}.items()
-                       if name in FILTER_COLUMNS]
-        if any(name in filters and filters[name] != value for name, value in scope.items()):
+        where = _readable(collection, actor, filters)
+        if where is None:
             return [], 0  # e.g. a liaison filtering on another Party
-        where = and_(*conditions)
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(items).where(where)).scalar_one()
             rows = conn.execute(select(items).where(where).order_by(items.c.created_position.desc())
                                 .limit(limit).offset(offset)).all()
         return [restore(row, self.transcoder) for row in rows], total
+
+    def counts_readable(self, collection: str, actor: Actor) -> dict[str, int]:
+        """Per state, how many of the collection's items the actor may list (a liaison: their Party's)."""
+        found = dict.fromkeys(AGGREGATES[collection].workflow.states, 0)
+        with self.engine.connect() as conn:
+            found.update(conn.execute(select(items.c.state, func.count()).where(_readable(collection, actor, {}))
+                                      .group_by(items.c.state)).all())
+        return found
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Items per collection and state."""
@@ -105,6 +106,18 @@ class ReadModels:
 
 
 DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
+
+
+def _readable(collection: str, actor: Actor, filters: Mapping[str, Any]) -> Any:
+    """The condition for the collection's items the actor may list that match `filters`; None if none can."""
+    workflow = AGGREGATES[collection].workflow
+    scope = workflow.read_scope(actor)
+    if scope is None:
+        raise Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
+    if any(name in filters and filters[name] != value for name, value in scope.items()):
+        return None
+    return and_(items.c.collection == collection, *(items.c[name] == value for name, value in
+                                                     {**filters, **scope}.items() if name in FILTER_COLUMNS))
 
 
 def _counts(conn: Connection) -> dict[str, dict[str, int]]:

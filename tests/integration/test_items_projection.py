@@ -98,6 +98,16 @@ def test_a_party_liaison_lists_only_their_own_partys_requests(service, runner, r
         read_models.list_items("support-requests", ERIK, {})
 
 
+def test_a_liaisons_counts_by_state_are_of_their_own_partys_requests(service, runner, read_models):
+    some_history(service)
+    runner.catch_up(runner.projections[0])
+    assert {s: n for s, n in read_models.counts_readable("support-requests", ALBA).items() if n} == {"screening": 1}
+    assert {s: n for s, n in read_models.counts_readable("support-requests", HANA).items() if n} == {
+        "screening": 1, "withdrawn": 1}
+    with pytest.raises(Exception, match="reading support-requests needs"):
+        read_models.counts_readable("support-requests", ERIK)
+
+
 def test_open_deadlines_follow_the_items_state(service, runner, read_models):
     made = some_history(service)
     runner.catch_up(runner.projections[0])
