@@ -17,7 +17,11 @@ from api.schemas import Health, Token
 from api.tokens import TokenIssuer
 from api.pages import router as pages_router
 from api.users import router as users_router
+from api.calendar import router as calendar_router
 from api.reading import router as reading_router
+from api.deliveries import router as deliveries_router
+from api.reminders import router as reminders_router
+from api.calendar_feed import router as calendar_feed_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
@@ -26,7 +30,8 @@ MAX_BODY_BYTES = 1 << 20
 
 
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
-               token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None) -> FastAPI:
+               token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
+               calendar_token_ttl: timedelta = timedelta(days=365)) -> FastAPI:
     """The HTTP API over one application service and its read models."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
@@ -35,12 +40,16 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.service = service
     api.state.read_models = read_models
     api.state.runner = runner
-    api.state.tokens = TokenIssuer(token_key, token_ttl)
+    api.state.tokens = TokenIssuer(token_key, token_ttl, calendar_token_ttl)
     install_problem_handlers(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
     api.include_router(users_router)
+    api.include_router(calendar_router)
     api.include_router(reading_router)
+    api.include_router(deliveries_router)
+    api.include_router(reminders_router)
+    api.include_router(calendar_feed_router)
     api.include_router(pages_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))

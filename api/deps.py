@@ -15,6 +15,8 @@ from projections.runner import ProjectionRunner
 
 _bearer = HTTPBearer(auto_error=False, description="A token from POST /auth/token")
 _UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+# The Authorization header's credentials, if any: for a route with another way in too (the calendar feed).
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 async def get_service(request: Request) -> SecretariatApplication:

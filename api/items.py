@@ -13,10 +13,9 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import CurrentActor, ReadModelsDep, Service
-from api.rendering import JSON, item_document, item_response
+from api.rendering import JSON, item_document, item_response, read_your_write
 from api.schemas import History, Problem, body_model, page_model, public_model
 from domain.errors import NotFound, ValidationFailed
-from domain.idempotency import IdempotentOutcome
 from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
 
@@ -31,7 +30,6 @@ IdempotencyKey = Annotated[Optional[str], Header(alias="Idempotency-Key", max_le
 IfMatch = Annotated[Optional[str], Header(alias="If-Match", max_length=50,
                                           description='Act only if the item is still at this version, e.g. "3"')]
 
-WAIT_FOR_PROJECTION_SECONDS = 5.0
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 # Per collection: the list filters beyond `state` (field names of the workflow).
@@ -56,7 +54,7 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
                                  fingerprint=_fingerprint(request, body))
         item = outcome.item
         response = item_response(item, actor, status=outcome.status, location=f"/{collection}/{item.id}")
-        return _read_your_write(request, outcome, response)
+        return read_your_write(request, outcome.position, response)
 
     @router.get("", response_model=page_model(workflow, public), summary=f"List {collection}, newest first")
     def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, read_models: ReadModelsDep):
@@ -104,7 +102,7 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
         outcome = service.act(collection, item_id, action.name, actor, values, reason=reason,
                               expected_version=_version_in(if_match), idempotency_key=idempotency_key,
                               fingerprint=_fingerprint(request, body))
-        return _read_your_write(request, outcome, item_response(outcome.item, actor))
+        return read_your_write(request, outcome.position, item_response(outcome.item, actor))
 
     # Two signatures, so that OpenAPI marks the body required exactly where the table requires something.
     if needs_body:
@@ -120,14 +118,6 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
     router.add_api_route(f"/{{item_id}}/{action.name}", take_action, methods=["POST"], response_model=public,
                          name=f"{workflow.name}.{action.name}", summary=f"{action.name} ({moves})",
                          description=f"{action.description}\n\nWho: {who}.".strip())
-
-
-def _read_your_write(request: Request, outcome: IdempotentOutcome, response: JSON) -> JSON:
-    """With `Prefer: wait-for-projection`, answer only once the lists and dashboards show the change."""
-    if "wait-for-projection" in request.headers.get("prefer", "") and outcome.position is not None:
-        if request.app.state.runner.wait_for(outcome.position, timeout=WAIT_FOR_PROJECTION_SECONDS):
-            response.headers["Preference-Applied"] = "wait-for-projection"
-    return response
 
 
 def _filters_model(workflow: Workflow) -> type[BaseModel]:

@@ -39,6 +39,7 @@ from projections.queries import ReadModels
 HERE = Path(__file__).parent
 STATIC_FILES = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 SOON_DAYS = 14
+REMINDERS_SHOWN = 20  # the newest unacknowledged ones; the API pages through the rest
 WAIT_FOR_LISTS_SECONDS = 2.0
 PAGE_SIZE = 50
 # Pages hold personal work queues: never cached, never framed, forms post only here.
@@ -118,10 +119,31 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     mine.sort(key=lambda r: (r["fields"].get("due") or date.max, r["label"]))
     deadlines = [{**d, "url": f"/ui/{d['collection']}/{d['item_id']}", "days": (d["due"] - today).days,
                   "workflow": WORKFLOWS[d["collection"]]} for d in board["overdue"] + board["upcoming"]]
+    reminders, unacknowledged = read_models.reminders(actor, mine=True, acknowledged=False, limit=REMINDERS_SHOWN)
+    for reminder in reminders:
+        reminder["url"] = f"/ui/{reminder['collection']}/{reminder['item_id']}"
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
+                   reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS["mandates"], m["state"])}
                              for m in board["mandates"]])
+
+
+@router.post("/ui/reminders/{reminder_id}/acknowledge", dependencies=CHECKED_POST)
+def acknowledge_reminder(request: Request, reminder_id: str, service: Service, read_models: ReadModelsDep,
+                         actor: PageActor):
+    """Acknowledge a reminder from the overview, then show the overview without it."""
+    try:
+        reminder = read_models.reminder(reminder_id)
+        if reminder is None:
+            raise NotFound(f"no reminder {reminder_id}")
+        _item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id,
+                                                       actor)
+    except DomainError as error:
+        return _error_page(request, actor, error)
+    if position is not None:
+        request.app.state.runner.wait_for(position, timeout=WAIT_FOR_LISTS_SECONDS)
+    return RedirectResponse("/", 303)
 
 
 @router.get("/ui/{collection}")

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -15,6 +15,9 @@ from domain.errors import Forbidden, ValidationFailed
 from projections.as_of import dashboard_as_of
 from projections.queries import progress_summary
 from projections.runner import ProjectionRunner
+from scheduler.ticker import TickStats
+from scheduler.delivery import attempt_counts
+from scheduler.outbox import STATUSES, Outbox
 
 
 class Progress(BaseModel):
@@ -58,12 +61,18 @@ def mandate_progress(item_id: str, actor: CurrentActor, service: Service, read_m
 
 
 @router.get("/metrics", tags=["Operations"], response_class=Response)
-def metrics(actor: CurrentActor, runner: RunnerDep):
-    """Prometheus metrics: projection lag, events projected, batch durations (admin, auditor)."""
+def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
+    """Prometheus metrics: projection lag, events projected, batch durations, scheduler ticks, deliveries
+    (admin, auditor)."""
     if not (actor.has_role("admin") or actor.has_role("auditor")):
         raise Forbidden("metrics need the admin or auditor role")
     registry = CollectorRegistry()
     registry.register(_ProjectionCollector(runner))
+    scheduler = getattr(request.app.state, "scheduler", None)
+    if scheduler is not None:
+        registry.register(_SchedulerCollector(scheduler.stats))
+    if any(p.name == "deliveries" for p in runner.projections):  # its table exists once the runner set it up
+        registry.register(_DeliveriesCollector(Outbox(runner.engine, reader=runner.reader)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -91,3 +100,39 @@ class _ProjectionCollector:
                 seconds.add_metric([view], stats.total_batch_seconds)
                 last.add_metric([view], stats.last_batch_seconds)
         yield from (lag, events, batches, seconds, last)
+
+
+class _SchedulerCollector:
+    def __init__(self, stats: TickStats) -> None:
+        self.stats = stats
+
+    def collect(self):
+        stats = self.stats
+        yield CounterMetricFamily("secretariat_scheduler_ticks", "Scheduler ticks run by this process",
+                                  value=stats.ticks)
+        yield CounterMetricFamily("secretariat_scheduler_tick_failures", "Scheduler ticks that failed",
+                                  value=stats.failures)
+        yield CounterMetricFamily("secretariat_reminders_raised", "Reminders raised by this process",
+                                  value=stats.raised)
+        yield CounterMetricFamily("secretariat_scheduler_tick_seconds", "Time spent in ticks",
+                                  value=stats.total_tick_seconds)
+        yield GaugeMetricFamily("secretariat_scheduler_last_tick_seconds", "Duration of the last tick",
+                                value=stats.last_tick_seconds)
+
+
+class _DeliveriesCollector:
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+
+    def collect(self):
+        rows = GaugeMetricFamily("secretariat_deliveries", "Deliveries in the outbox, read at scrape time",
+                                 labels=["channel", "status"])
+        counts = self.outbox.counts()
+        for channel in sorted({channel for channel, _status in counts}):
+            for status in STATUSES:  # zeros too, so that an alert on 'failed' has a series to watch
+                rows.add_metric([channel, status], counts.get((channel, status), 0))
+        tries = CounterMetricFamily("secretariat_delivery_attempts", "Delivery tries by this process, by outcome",
+                                    labels=["channel", "outcome"])
+        for (channel, outcome), n in sorted(attempt_counts.snapshot().items()):
+            tries.add_metric([channel, outcome], n)
+        yield from (rows, tries)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from domain.actor import Actor
@@ -62,3 +63,14 @@ def item_response(item: WorkflowItem, actor: Actor, *, status: int = 200, curren
     if location:
         headers["Location"] = location
     return JSON(item_document(item, actor, current=current), status_code=status, headers=headers)
+
+
+WAIT_FOR_PROJECTION_SECONDS = 5.0
+
+
+def read_your_write(request: Request, position: int | None, response: Response) -> Response:
+    """With `Prefer: wait-for-projection`, answer only once the lists and dashboards show the change."""
+    if "wait-for-projection" in request.headers.get("prefer", "") and position is not None:
+        if request.app.state.runner.wait_for(position, timeout=WAIT_FOR_PROJECTION_SECONDS):
+            response.headers["Preference-Applied"] = "wait-for-projection"
+    return response

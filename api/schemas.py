@@ -75,6 +75,10 @@ class Deadline(BaseModel):
     kind: str
     due: date
     open: bool
+    addressed_to: list[str] = Field(..., description="Who its reminders go to: user:NAME or role:ROLE "
+                                                     "(escalations go to role:head)")
+    last_reminder: Optional[str] = Field(..., description="The last rung raised on its current ladder: upcoming, "
+                                                          "due_soon, overdue or escalated")
 
 
 def public_model(workflow: Workflow) -> type[BaseModel]:

@@ -7,7 +7,7 @@ save; library errors become the project's own errors here, and nowhere else.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Mapping
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -18,10 +18,13 @@ from eventsourcing.utils import get_topic
 
 from domain.actor import Actor
 from domain.calendar import BusinessCalendar
+from domain.calendar_admin import CalendarAdministration
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.mandate import Mandate
+from domain.reminders import DEFAULT_TIME, ReminderClock
+from domain.reminding import Reminding
 from domain.support_request import DECISION_WORKING_DAYS, SupportRequest
 from domain.task import Task
 from domain.user import User
@@ -49,7 +52,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class SecretariatApplication(UserAdministration, Application[UUID]):
+class SecretariatApplication(Reminding, UserAdministration, CalendarAdministration, Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, User: 50}
@@ -59,12 +62,14 @@ class SecretariatApplication(UserAdministration, Application[UUID]):
     env = {"AGGREGATE_CACHE_MAXSIZE": "10000"}
 
     def __init__(self, env: Mapping[str, str] | None = None, *, hasher: PasswordHasher, clock: Clock = utc_now,
-                 calendar: BusinessCalendar = BusinessCalendar(), tz: ZoneInfo = ZoneInfo("Europe/Ljubljana")):
+                 calendar: BusinessCalendar = BusinessCalendar(), tz: ZoneInfo = ZoneInfo("Europe/Ljubljana"),
+                 reminder_time: time = DEFAULT_TIME):
         super().__init__(env)
         self.hasher = hasher
         self.clock = clock
         self.calendar = calendar
         self.tz = tz
+        self.reminder_clock = ReminderClock(tz, reminder_time)
         # Called with the log position of each save's last event (e.g. to wake the projections).
         self.on_recorded: list[Callable[[int], None]] = []
 
@@ -94,7 +99,8 @@ class SecretariatApplication(UserAdministration, Application[UUID]):
     def submit_support_request(self, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
         """Submit a Party's support request; its decision is due in 10 working days."""
         today = self.clock().astimezone(self.tz).date()
-        derived = {"decision_due": self.calendar.add_working_days(today, DECISION_WORKING_DAYS)}
+        # Fixed at submission: closing or reopening a day later moves only later requests' deadlines.
+        derived = {"decision_due": self.business_calendar().add_working_days(today, DECISION_WORKING_DAYS)}
         return self._create(SupportRequest, actor, values, derived=derived, **kw)
 
     def create(self, collection: str, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:

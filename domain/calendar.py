@@ -17,9 +17,15 @@ class BusinessCalendar:
 
     holidays: Container[date] = frozenset()
     closures: frozenset[date] = frozenset()
+    # The years whose holidays are known: the `holidays` package covers a window (for Slovenia
+    # 1992-2100), outside which a holiday would silently pass for a working day.
+    known_years: range = range(1, 10000)
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() < 5 and day not in self.holidays and day not in self.closures
+
+    def knows(self, day: date) -> bool:
+        return day.year in self.known_years
 
     def add_working_days(self, start: date, days: int) -> date:
         """The `days`-th working day after `start` (`start` itself does not count)."""

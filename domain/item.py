@@ -14,8 +14,9 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
 
-from domain.actor import Actor
-from domain.errors import InvalidTransition
+from domain.actor import SCHEDULER, Actor
+from domain.errors import Forbidden, InvalidTransition, NotFound
+from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due
 from domain.workflow import Action, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
@@ -45,6 +46,23 @@ class WorkflowItem(Aggregate):
             item.state = ""
             item.fields = {}
             super().apply(item)
+
+    # Reminders are events on the item they concern, so they appear in its history. Their
+    # bookkeeping lives in `fields["reminders"]` (reminder id -> deadline, due, rung, addressees,
+    # who acknowledged it), so a read model's copy of the item knows its ladders too.
+    class ReminderRaised(Event):
+        def apply(self, item: "WorkflowItem") -> None:
+            data = self.data
+            entry = {"deadline": data["deadline"], "due": data["due"], "rung": data["rung"],
+                     "addressed_to": data["addressed_to"], "acknowledged_by": None, "acknowledged_at": None}
+            item.fields["reminders"] = {**item.fields.get("reminders", {}), data["reminder_id"]: entry}
+
+    class ReminderAcknowledged(Event):
+        def apply(self, item: "WorkflowItem") -> None:
+            reminders = item.fields["reminders"]
+            entry = {**reminders[self.data["reminder_id"]], "acknowledged_by": self.actor,
+                     "acknowledged_at": self.timestamp}
+            item.fields["reminders"] = {**reminders, self.data["reminder_id"]: entry}
 
     def __init__(self) -> None:
         # State is assigned by the Created event's apply, so replay and creation agree.
@@ -99,6 +117,39 @@ class WorkflowItem(Aggregate):
         item.fields = fields
         return item
 
+    def raise_due_reminders(self, clock: ReminderClock, now: datetime) -> list[dict[str, Any]]:
+        """Raise, on each open deadline, the latest rung fallen due by `now` and not yet raised.
+
+        Running it twice raises nothing the second time: the ladder's position is the item's own
+        state, and two schedulers racing lose on the item's version, not on a view.
+        """
+        up_to = clock.last_rung_day(now)
+        raised = []
+        for line in self.deadlines():
+            rung = rung_due(line["due"], line["last_reminder"], up_to) if line["open"] else None
+            if rung is None:
+                continue
+            reminder = {"reminder_id": str(reminder_id(self.id, line["kind"], line["due"], rung.name)),
+                        "deadline": line["kind"], "due": line["due"], "rung": rung.name,
+                        "instant": clock.instant(line["due"], rung),
+                        "addressed_to": [HEAD] if rung.escalates else line["addressed_to"], "title": self.title}
+            self.trigger_event(self.ReminderRaised, timestamp=now, actor=SCHEDULER, reason=None, data=reminder)
+            raised.append(reminder)
+        return raised
+
+    def acknowledge_reminder(self, reminder: str, actor: Actor, *, now: datetime) -> bool:
+        """Record that an addressee saw the reminder; False (and no event) if it already was."""
+        entry = self.reminders.get(reminder)
+        if entry is None:
+            raise NotFound(f"no reminder {reminder} on this {self.workflow.title.lower()}")
+        if not addressed_to(entry["addressed_to"], actor):
+            raise Forbidden(f"the reminder is addressed to {', '.join(entry['addressed_to'])}")
+        if entry["acknowledged_by"] is not None:
+            return False
+        self.trigger_event(self.ReminderAcknowledged, timestamp=now, actor=actor.username, reason=None,
+                           data={"reminder_id": reminder})
+        return True
+
     # -- queries ----------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
@@ -115,8 +166,24 @@ class WorkflowItem(Aggregate):
     def is_closed(self) -> bool:
         return self.state in self.workflow.terminal
 
+    @property
+    def title(self) -> str:
+        return self.fields.get("title") or self.workflow.title
+
+    @property
+    def reminders(self) -> dict[str, dict[str, Any]]:
+        return self.fields.get("reminders", {})
+
     def deadlines(self) -> list[dict[str, Any]]:
-        """The item's deadlines: `[{"kind", "due", "open"}]`. Subclasses say which."""
+        """The item's deadlines: `[{"kind", "due", "open", "addressed_to", "last_reminder"}]`.
+
+        `last_reminder` is the last rung raised on the deadline's current ladder (None before the first).
+        """
+        return [{**line, "last_reminder": ladder_position(self.reminders.values(), line["kind"], line["due"])}
+                for line in self.own_deadlines()]
+
+    def own_deadlines(self) -> list[dict[str, Any]]:
+        """`[{"kind", "due", "open", "addressed_to"}]`: subclasses say which deadlines they have."""
         return []
 
     @classmethod
@@ -141,5 +208,11 @@ def _given(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-def deadline(kind: str, due: date | None, is_open: bool) -> list[dict[str, Any]]:
-    return [] if due is None else [{"kind": kind, "due": due, "open": is_open}]
+def deadline(kind: str, due: date | None, is_open: bool, addressed_to: list[str]) -> list[dict[str, Any]]:
+    """A deadline line; `addressed_to` names who its reminders go to: `user:NAME` or `role:ROLE`."""
+    return [] if due is None else [{"kind": kind, "due": due, "open": is_open, "addressed_to": addressed_to}]
+
+
+def addressed_to(addressees: list[str], actor: Actor) -> bool:
+    return any(a == f"user:{actor.username}" or (a.startswith("role:") and actor.has_role(a[5:]))
+               for a in addressees)

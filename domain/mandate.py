@@ -106,5 +106,10 @@ class Mandate(WorkflowItem):
     def linked_tasks(self) -> dict[str, str]:
         return self.fields["tasks"]
 
-    def deadlines(self) -> list[dict]:
-        return deadline("report_due", self.fields.get("report_due"), self.state in ("adopted", "in_progress"))
+    @property
+    def title(self) -> str:
+        return f"{self.fields['reference']}: {self.fields['title']}"
+
+    def own_deadlines(self) -> list[dict]:
+        return deadline("report_due", self.fields.get("report_due"), self.state in ("adopted", "in_progress"),
+                        [f"role:{self.fields['assigned_to']}"])

@@ -132,7 +132,13 @@ class SupportRequest(WorkflowItem):
     class Withdrawn(WorkflowItem.Event):
         pass
 
-    def deadlines(self) -> list[dict]:
+    @property
+    def title(self) -> str:
+        return f"{self.fields['party']} {self.fields['kind']} support request"
+
+    def own_deadlines(self) -> list[dict]:
         delivering = self.state in PENDING_DECISION + ("approved", "in_delivery")
-        return (deadline("decision", self.fields.get("decision_due"), self.state in PENDING_DECISION)
-                + deadline("needed_by", self.fields.get("needed_by"), delivering))
+        # Screening staff answer for the decision and for delivering in time; the head hears of escalations.
+        return (deadline("decision", self.fields.get("decision_due"), self.state in PENDING_DECISION,
+                         ["role:secretariat"])
+                + deadline("needed_by", self.fields.get("needed_by"), delivering, ["role:secretariat"]))

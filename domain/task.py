@@ -82,5 +82,8 @@ class Task(WorkflowItem):
     def mandate_id(self) -> str | None:
         return self.fields.get("mandate_id")
 
-    def deadlines(self) -> list[dict]:
-        return deadline("due", self.fields.get("due"), not self.is_closed)
+    def own_deadlines(self) -> list[dict]:
+        assignee = self.fields.get("assignee")
+        # An unassigned task is the Secretariat's to chase: it keeps the Convention's tasks moving.
+        return deadline("due", self.fields.get("due"), not self.is_closed,
+                        [f"user:{assignee}"] if assignee else ["role:secretariat"])

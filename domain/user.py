@@ -18,6 +18,7 @@ from domain.errors import ValidationFailed
 from domain.workflow import check_rule
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")  # fullmatch: `$` would let a trailing newline in
 
 
 class User(Aggregate):
@@ -50,6 +51,12 @@ class User(Aggregate):
 
         def apply(self, user: "User") -> None:
             user.password_hash = self.password_hash
+
+    class EmailChanged(Event):
+        email: str | None
+
+        def apply(self, user: "User") -> None:
+            user.email = self.email
 
     def __init__(self, username: str, password_hash: str, roles: list[str], party: str | None,
                  email: str | None) -> None:
@@ -88,6 +95,13 @@ class User(Aggregate):
 
     def change_password(self, password_hash: str, *, actor: str, now: datetime) -> None:
         self.trigger_event(self.PasswordChanged, timestamp=now, actor=actor, password_hash=password_hash)
+
+    def change_email(self, email: str | None, *, actor: str, now: datetime) -> None:
+        """Where reminders are e-mailed; None: nowhere."""
+        if email is not None and not EMAIL.fullmatch(email):
+            raise ValidationFailed("email", f"{email!r} is not an e-mail address (name@domain)")
+        check_rule(email != self.email, f"{self.username}'s e-mail address is already {email}")
+        self.trigger_event(self.EmailChanged, timestamp=now, actor=actor, email=email)
 
     def as_actor(self) -> Actor:
         return Actor(self.username, frozenset(self.roles), self.party if "party" in self.roles else None)

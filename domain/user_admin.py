@@ -5,6 +5,7 @@ Registering, granting and revoking are for admins; every change is an event on t
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Callable, Iterable, Protocol
 from uuid import UUID
 
@@ -13,6 +14,10 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import Actor
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from domain.user import User
+
+# Reminders resolve "role:ROLE" against every user, a scan of the log: kept this long, per process.
+# A role granted elsewhere reaches reminders within a minute; this process's own changes at once.
+USER_LIST_TTL = timedelta(seconds=60)
 
 
 class PasswordHasher(Protocol):
@@ -29,6 +34,7 @@ class UserAdministration:
     repository: Any
     _load: Callable[..., Any]
     _ids_created_by: Callable[[type], list[UUID]]
+    _user_list: tuple[Any, list[User]] | None = None  # (when read, users): see USER_LIST_TTL
 
     def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
                       email: str | None = None, actor: Actor) -> User:
@@ -41,6 +47,7 @@ class UserAdministration:
             self.save(user)
         except IntegrityError:
             raise Conflict(f"a user named {username!r} already exists") from None
+        self._user_list = None
         return user
 
     def grant_role(self, username: str, role: str, *, party: str | None = None, actor: Actor) -> User:
@@ -68,6 +75,41 @@ class UserAdministration:
         user.change_password(self.hasher.hash(password), actor=actor.username, now=self.clock())
         self._save_user(user)
         return user
+
+    def change_email(self, username: str, email: str | None, *, actor: Actor) -> User:
+        """Change where reminders are e-mailed: one's own address, or anyone's as an admin."""
+        if actor.username != username:
+            _refuse_unless_admin(actor)
+        user = self.user(username)
+        user.change_email(email, actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def recipients(self, addressed_to: Iterable[str]) -> list[User]:
+        """The users a reminder's addressees name ("user:NAME", "role:ROLE"), each once, by name.
+
+        A named user who does not exist, or a role nobody holds, resolves to nobody.
+        """
+        roles, names = set(), []
+        for addressee in addressed_to:
+            kind, _, name = addressee.partition(":")
+            if kind == "role":
+                roles.add(name)
+            elif kind == "user":
+                names.append(name)
+        found = {u.username: u for u in (self._all_users() if roles else []) if roles & set(u.roles)}
+        for name in names:  # loaded afresh, so a changed address counts at once
+            try:
+                found[name] = self.user(name)
+            except NotFound:
+                pass
+        return [found[name] for name in sorted(found)]
+
+    def _all_users(self) -> list[User]:
+        cached, now = self._user_list, self.clock()
+        if cached is None or not (cached[0] <= now < cached[0] + USER_LIST_TTL):
+            cached = self._user_list = (now, [self.repository.get(i) for i in self._ids_created_by(User.Registered)])
+        return cached[1]
 
     def users(self, actor: Actor) -> list[User]:
         """Every user, by name (admins only)."""
@@ -107,6 +149,7 @@ class UserAdministration:
             self.save(user)
         except IntegrityError:
             raise Conflict(f"user {user.username} was changed at the same time; try again") from None
+        self._user_list = None  # this process sees its own changes to roles and addresses at once
 
 
 def _refuse_unless_admin(actor: Actor) -> None:

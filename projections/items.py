@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
+from domain.reminders import next_rung_day
 
 metadata = MetaData()
 
@@ -80,7 +81,11 @@ deadlines = Table(
     Column("title", Text),
     Column("assignee", String(64)),
     Column("party", String(8)),
+    # The day the ladder's next reminder falls on (None once closed or at the top): a scheduler
+    # tick asks for the rows with this on or before today, one index range however many are open.
+    Column("next_rung_on", Date),
     Index("ix_view_deadlines_open_due", "open", "due"),
+    Index("ix_view_deadlines_next_rung", "next_rung_on"),
 )
 
 # How long items stayed in a state, as a histogram: bucket b holds durations in
@@ -110,7 +115,7 @@ FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
 
 class ItemsProjection:
     name = "items"
-    version = 3
+    version = 4
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
                                                                               deadlines, state_durations)) -> None:
@@ -211,8 +216,9 @@ class ItemsProjection:
                 keys.append(known.key)
             rows += [{"item_id": known.key, "kind": d["kind"], "collection": item.workflow.collection,
                       "due": d["due"], "open": d["open"],
-                      "title": fields.get("title") or fields.get("description", "")[:200],
-                      "assignee": fields.get("assignee"), "party": fields.get("party")} for d in item.deadlines()]
+                      "title": item.title, "assignee": fields.get("assignee"), "party": fields.get("party"),
+                      "next_rung_on": next_rung_day(d["due"], d["last_reminder"]) if d["open"] else None}
+                     for d in item.deadlines()]
         if keys:
             conn.execute(delete(table).where(table.c.item_id.in_(keys)))
         if rows:

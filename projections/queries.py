@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, timedelta, timezone
 from itertools import groupby
 from typing import Any, Mapping
 
@@ -16,6 +16,7 @@ from domain.errors import Forbidden
 from domain.item import WorkflowItem
 from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, mandate_tasks,
                                restore, state_durations)
+from projections.reminders import addressees, reminders
 
 
 class ReadModels:
@@ -68,6 +69,62 @@ class ReadModels:
         with self.engine.connect() as conn:
             return _open_deadlines(conn, due_before, due_from, scopes, limit)
 
+    def calendar_deadlines(self, actor: Actor, *, assignee: str | None = None,
+                           limit: int = 2000) -> list[dict[str, Any]]:
+        """The open deadlines the actor may read, as the dashboard scopes them, soonest first, each with its
+        item's state and reference; with `assignee`, only those of items assigned to them."""
+        query = (select(deadlines, items.c.state, items.c.reference)
+                 .join(items, items.c.id == deadlines.c.item_id)
+                 .where(deadlines.c.open.is_(True), _deadlines_in(read_scopes(actor))))
+        if assignee is not None:
+            query = query.where(deadlines.c.assignee == assignee)
+        query = query.order_by(deadlines.c.due, deadlines.c.item_id, deadlines.c.kind).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def items_with_rungs_due(self, up_to: date, *, limit: int = 500) -> list[str]:
+        """Ids of items with an open deadline whose next reminder falls on or before `up_to`, most overdue first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deadlines.c.item_id, func.min(deadlines.c.next_rung_on).label("first"))
+                                .where(deadlines.c.next_rung_on <= up_to).group_by(deadlines.c.item_id)
+                                .order_by("first").limit(limit)).all()
+        return [row.item_id for row in rows]
+
+    def next_rung_day_after(self, day: date) -> date | None:
+        """The first day after `day` on which an open deadline's next reminder falls."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.min(deadlines.c.next_rung_on)).where(
+                deadlines.c.next_rung_on > day)).scalar()
+
+    def reminders(self, actor: Actor, *, mine: bool, acknowledged: bool | None = None, limit: int = 50,
+                  offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Reminders, newest first: those addressed to the actor (by name or role), or all those on
+        collections the actor reads in full; and how many match in all."""
+        if mine:
+            names = [f"user:{actor.username}", *(f"role:{role}" for role in sorted(actor.roles))]
+            addressed = select(addressees.c.reminder_id).where(addressees.c.addressee.in_(names))
+            where = reminders.c.id.in_(addressed)
+        else:
+            # A Party liaison reads only their Party's requests; their inbox is what is addressed to them.
+            full = [c for c, cls in AGGREGATES.items() if cls.workflow.read_scope(actor) == {}]
+            if not full:
+                raise Forbidden("listing every reminder needs a role that reads whole collections; "
+                                "ask for yours with ?mine=true")
+            where = reminders.c.collection.in_(full)
+        if acknowledged is not None:
+            where = and_(where, reminders.c.acknowledged_by.isnot(None) if acknowledged
+                         else reminders.c.acknowledged_by.is_(None))
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(reminders).where(where)).scalar_one()
+            rows = conn.execute(select(reminders).where(where).order_by(reminders.c.position.desc())
+                                .limit(limit).offset(offset)).mappings().all()
+        return [reminder_document(row) for row in rows], total
+
+    def reminder(self, reminder_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(reminders).where(reminders.c.id == reminder_id)).mappings().first()
+        return reminder_document(row) if row else None
+
     def dashboard(self, actor: Actor, today: date, *, horizon_days: int = 14) -> dict[str, Any]:
         """Counts by collection and state, overdue items, deadlines ahead, and each active mandate's progress.
 
@@ -75,7 +132,7 @@ class ReadModels:
         Party liaison's deadlines are their own Party's. One connection, so every part is
         read from the same snapshot of the view.
         """
-        scopes = {c: cls.workflow.read_scope(actor) for c, cls in AGGREGATES.items()}
+        scopes = read_scopes(actor)
         mandate_workflow = AGGREGATES["mandates"].workflow
         active_states = [s for s in mandate_workflow.states if s not in mandate_workflow.terminal]
         with self.engine.connect() as conn:
@@ -106,6 +163,11 @@ class ReadModels:
 
 
 DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
+
+
+def read_scopes(actor: Actor) -> dict[str, dict[str, str] | None]:
+    """Per collection, what the actor may read of it (see `Workflow.read_scope`)."""
+    return {c: cls.workflow.read_scope(actor) for c, cls in AGGREGATES.items()}
 
 
 def _readable(collection: str, actor: Actor, filters: Mapping[str, Any]) -> Any:
@@ -171,11 +233,16 @@ def _open_deadlines(conn: Connection, due_before: date | None, due_from: date | 
         query = query.where(deadlines.c.due >= due_from)
     if scopes is not None:
         # In the query, not after it: the limit must count only what the reader may see.
-        query = query.where(or_(false(), *(
-            and_(deadlines.c.collection == collection, *(deadlines.c[k] == v for k, v in scope.items()))
-            for collection, scope in scopes.items() if scope is not None)))
+        query = query.where(_deadlines_in(scopes))
     names = [c.name for c in deadlines.columns]
     return [dict(zip(names, row)) for row in conn.execute(query.order_by(deadlines.c.due).limit(limit))]
+
+
+def _deadlines_in(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
+    """The condition for deadlines the scopes let through; a collection scoped None lets none through."""
+    return or_(false(), *(
+        and_(deadlines.c.collection == collection, *(deadlines.c[k] == v for k, v in scope.items()))
+        for collection, scope in scopes.items() if scope is not None))
 
 
 def progress_summary(tasks_by_state: Mapping[str, int]) -> dict[str, Any]:
@@ -186,6 +253,15 @@ def progress_summary(tasks_by_state: Mapping[str, int]) -> dict[str, Any]:
     counted = done + open_
     return {"tasks": dict(tasks_by_state), "open": open_, "done": done,
             "percent_done": round(100 * done / counted, 1) if counted else 0.0}
+
+
+def reminder_document(row: Mapping[str, Any]) -> dict[str, Any]:
+    document = {k: v for k, v in row.items() if k != "position"}
+    document["addressed_to"] = row["addressed_to"].split(", ")
+    for instant in ("instant", "raised_at", "acknowledged_at"):
+        if document[instant] is not None and document[instant].tzinfo is None:
+            document[instant] = document[instant].replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+    return document
 
 
 def _deadline(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -71,12 +71,17 @@ class ProjectionRunner:
         tracking.metadata.create_all(self.engine)
         for projection in self.projections:
             self.stats.setdefault(projection.name, Stats())
+            # One that is not rebuildable acts on events from now on only; the head is read before the
+            # transaction, as in run_batch.
+            first = 0 if _rebuildable(projection) else self.head()
             with self.engine.begin() as conn:
                 version = tracking.version_of(conn, projection.name)
                 if version is None or not inspect(conn).has_table(projection.tables[0].name):
                     tracking.start_afresh(conn, projection.name, projection.version)
                     for table in projection.tables:
                         table.create(conn, checkfirst=True)
+                    if first:
+                        tracking.advance(conn, projection.name, 0, first)
             if version is not None and version != projection.version:
                 log.warning("view %s is at version %s; rebuilding it as version %s", projection.name, version,
                             projection.version)
@@ -119,6 +124,9 @@ class ProjectionRunner:
         the last events, drops the live tables, renames the copy's into their place with the
         live indexes, and moves the view's position to where the copy got.
         """
+        if not _rebuildable(projection):
+            raise ValueError(f"view {projection.name} is never rebuilt: its rows record what was done, which the "
+                             f"log does not say (a changed definition needs a migration of its tables)")
         building = projection.beside(BUILDING)
         name = projection.name + BUILDING
         with self.engine.begin() as conn:
@@ -236,6 +244,12 @@ class ProjectionRunner:
                 self._wake.wait(poll_seconds)
         finally:
             listener.close()
+
+
+def _rebuildable(projection: Projection) -> bool:
+    """False for a projection whose rows are work done, not a view (the deliveries outbox): such a one
+    starts at the head of the log when first set up, and is never rebuilt, lest the work be done again."""
+    return getattr(projection, "rebuildable", True)
 
 
 def _put_in_place(conn: Connection, copies: Sequence[Table], live: Sequence[Table]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import holidays
 from argon2 import PasswordHasher as Argon2
@@ -13,7 +13,12 @@ from domain.calendar import BusinessCalendar
 from projections.database import engine_for
 from projections.items import ItemsProjection
 from projections.queries import ReadModels
+from projections.reminders import RemindersProjection
 from projections.runner import ProjectionRunner
+from scheduler.channels import Channel, channels_for
+from scheduler.delivery import DeliveryWorker
+from scheduler.outbox import DeliveriesProjection
+from scheduler.ticker import ReminderScheduler
 from secretariat.settings import Settings, event_store_env
 
 
@@ -34,7 +39,8 @@ class Argon2Hasher:
 
 
 def business_calendar(settings: Settings) -> BusinessCalendar:
-    return BusinessCalendar(holidays=holidays.country_holidays(settings.holiday_country))
+    public = holidays.country_holidays(settings.holiday_country)
+    return BusinessCalendar(holidays=public, known_years=range(public.start_year, public.end_year + 1))
 
 
 def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Argon2Hasher | None = None,
@@ -42,16 +48,41 @@ def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Arg
     """The application over the store the settings name."""
     return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
                                   hasher=hasher or Argon2Hasher(), clock=clock,
-                                  calendar=business_calendar(settings), tz=settings.tz)
+                                  calendar=business_calendar(settings), tz=settings.tz,
+                                  reminder_time=settings.reminder_time)
 
 
-def build_projections(service: SecretariatApplication, store_env: Mapping[str, str]) -> tuple[ReadModels,
-                                                                                               ProjectionRunner]:
-    """The read models and the runner that keeps them up to date, in the event store's database."""
+def build_projections(service: SecretariatApplication, store_env: Mapping[str, str], *,
+                      delivery_channels: Sequence[str] = ()) -> tuple[ReadModels, ProjectionRunner]:
+    """The read models and the runner that keeps them up to date, in the event store's database.
+
+    The deliveries outbox is always there (so /deliveries and /metrics find it); it queues a
+    delivery per reminder for each of `delivery_channels` ("email", "webhook") only.
+    """
     transcoder = service.mapper.transcoder
     reader = engine_for(dict(store_env))
-    runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True), [ItemsProjection(transcoder)],
-                              reader=reader)
+    runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True),
+                              [ItemsProjection(transcoder), RemindersProjection(),
+                               DeliveriesProjection(delivery_channels)], reader=reader)
     runner.setup()
     service.on_recorded.append(lambda _position: runner.wake())
     return ReadModels(reader, transcoder), runner
+
+
+def build_scheduler(settings: Settings, service: SecretariatApplication, read_models: ReadModels,
+                    runner: ProjectionRunner) -> ReminderScheduler:
+    """The reminder scheduler over the application and its views, delivering through the configured channels."""
+    channels = delivery_channels(settings)
+    worker = DeliveryWorker(runner.engine, channels, recipients=service.recipients, clock=service.clock,
+                            max_attempts=settings.delivery_max_attempts) if channels else None
+    return ReminderScheduler(service, read_models, runner, deliver=worker.run_once if worker else None)
+
+
+def delivery_channels(settings: Settings) -> dict[str, Channel]:
+    """The channels the settings configure, by name: "email" with an SMTP URL, "webhook" with a webhook URL."""
+    def plain(secret):
+        return secret.get_secret_value() if secret is not None else None
+
+    return channels_for(smtp_url=plain(settings.smtp_url), mail_from=settings.mail_from,
+                        webhook_url=settings.webhook_url, webhook_secret=plain(settings.webhook_secret),
+                        base_url=settings.base_url)

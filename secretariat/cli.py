@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from datetime import date, datetime
 from typing import Annotated, Optional
 
 import typer
@@ -20,6 +21,9 @@ users = typer.Typer(help="Manage users and their roles (every change is an audit
 app.add_typer(users, name="users")
 projections = typer.Typer(help="Inspect and rebuild the read models.", no_args_is_help=True)
 app.add_typer(projections, name="projections")
+calendar_app = typer.Typer(help="The business calendar: show it, close and reopen days (every change is an audited "
+                                "event).", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
 console = Console(stderr=True)
 
 
@@ -39,12 +43,13 @@ def _service():
 
 
 def _projections():
-    from secretariat.bootstrap import build_application, build_projections
+    from secretariat.bootstrap import build_application, build_projections, delivery_channels
     from secretariat.settings import event_store_env
 
     settings = _settings()
     service = build_application(settings)
-    read_models, runner = build_projections(service, event_store_env(settings.database_url))
+    read_models, runner = build_projections(service, event_store_env(settings.database_url),
+                                            delivery_channels=list(delivery_channels(settings)))
     return service, read_models, runner
 
 
@@ -95,6 +100,40 @@ def project():
     runner.follow(stop)
 
 
+@app.command()
+def schedule(tick: Annotated[Optional[float], typer.Option(help="Seconds between ticks [default: "
+                                                           "SECRETARIAT_SCHEDULER_TICK_SECONDS]", min=0.05)] = None,
+             once: Annotated[bool, typer.Option("--once", help="Run one tick, print what it raised, and stop")] = False):
+    """Raise and deliver due reminders, alone (for scale-out: any number may run at once, each reminder is raised once)."""
+    import logging
+    import signal
+    import threading
+
+    from secretariat.bootstrap import build_scheduler
+
+    settings = _settings()
+    service, read_models, runner = _projections()
+    reminders = build_scheduler(settings, service, read_models, runner)
+    if once:
+        raised = reminders.tick()
+        table = Table("item", "deadline", "due", "rung", "to")
+        for r in raised:
+            table.add_row(f"{r['collection']}/{r['item_id']}", r["deadline"], str(r["due"]), r["rung"],
+                          ", ".join(r["addressed_to"]))
+        Console().print(table)
+        console.print(f"{len(raised)} reminder(s) raised")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    seconds = tick or settings.scheduler_tick_seconds
+    console.print(f"Scheduler ticking every {seconds:g} s on {settings.database_url} (Ctrl-C stops)")
+    jobs = reminders.start(seconds)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    jobs.shutdown(wait=True)
+
+
 @projections.command("status")
 def projections_status():
     """Each view's position, lag behind the log, and rows."""
@@ -118,7 +157,11 @@ def projections_rebuild(name: Annotated[Optional[str], typer.Argument(help="The 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     _service_, _read_models, runner = _projections()
-    chosen = [p for p in runner.projections if name in (None, p.name)]
+    # All: every view that may be rebuilt (not the deliveries outbox: a rebuild would send everything again).
+    chosen = [p for p in runner.projections if name == p.name or (name is None and getattr(p, "rebuildable", True))]
+    if name and chosen and not getattr(chosen[0], "rebuildable", True):
+        console.print(f"[red]{name} is never rebuilt: its rows record what was sent[/red]")
+        raise typer.Exit(2)
     if not chosen:
         console.print(f"[red]No view named {name!r}; views: {', '.join(p.name for p in runner.projections)}[/red]")
         raise typer.Exit(2)
@@ -169,6 +212,95 @@ def users_show(username: str):
     table = Table("username", "roles", "party", "email", "version")
     table.add_row(user.username, ", ".join(user.roles), user.party or "", user.email or "", str(user.version))
     Console().print(table)
+
+
+@users.command("set-email")
+def users_set_email(username: str, email: Annotated[str, typer.Argument(help="Where reminders are e-mailed; "
+                                                                        "'-' for nowhere")]):
+    """Set the address a user's reminders are e-mailed to."""
+    address = None if email == "-" else email
+    _run(lambda s: s.change_email(username, address, actor=_cli_actor()),
+         f"{username}'s reminders go to {address}." if address else f"{username}'s reminders are not e-mailed.")
+
+
+deliveries_app = typer.Typer(help="Reminders sent by e-mail and webhook: see and retry them.", no_args_is_help=True)
+app.add_typer(deliveries_app, name="deliveries")
+
+
+@deliveries_app.command("list")
+def deliveries_list(status: Annotated[Optional[str], typer.Option(help="pending, retrying, delivered, failed or "
+                                                                       "no_recipients")] = None,
+                    channel: Annotated[Optional[str], typer.Option(help="email or webhook")] = None,
+                    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50):
+    """List deliveries, newest first."""
+    from scheduler.outbox import Outbox
+
+    _service_, _read_models, runner = _projections()
+    rows, total = Outbox(runner.engine, reader=runner.reader).list_deliveries(status=status, channel=channel,
+                                                                               limit=limit)
+    table = Table("id", "channel", "status", "tries", "reminder", "next try", "last error")
+    for d in rows:
+        r = d["reminder"]
+        table.add_row(d["id"], d["channel"], d["status"], str(d["attempts"]),
+                      f"{r['rung']}: {r['title']} ({r['deadline']} {r['due']})",
+                      f"{d['next_attempt_at']:%Y-%m-%d %H:%M:%S}" if d["status"] in ("pending", "retrying") else "",
+                      d["last_error"] or "")
+    Console().print(table)
+    console.print(f"{len(rows)} of {total}")
+
+
+@deliveries_app.command("retry")
+def deliveries_retry(delivery_id: str):
+    """Put a failed (or recipient-less) delivery back in the queue, with a fresh round of tries."""
+    from scheduler.outbox import Outbox
+
+    service, _read_models, runner = _projections()
+    try:
+        Outbox(runner.engine).retry(delivery_id, now=service.clock(), by=_cli_actor().username)
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Delivery {delivery_id} is queued again.")
+
+
+@calendar_app.command("show")
+def calendar_show(year: Annotated[Optional[int], typer.Option(help="Default: this year", min=1, max=9999)] = None):
+    """List a year's weekdays off (public holidays, closures) and count its working days."""
+    service = _service()
+    calendar, closures = service.business_calendar(), {c.day: c for c in service.closures()}
+    year = year or service.today().year
+    holiday_name = getattr(calendar.holidays, "get", lambda _day: "")  # the holidays package names its days
+    table, working = Table("day", "weekday", "off for"), 0
+    for ordinal in range(date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal() + 1):
+        day = date.fromordinal(ordinal)
+        if day.weekday() >= 5:
+            continue
+        if calendar.is_working_day(day):
+            working += 1
+        elif day in closures:
+            table.add_row(day.isoformat(), f"{day:%A}", f"closure: {closures[day].reason} "
+                                                        f"(by {closures[day].closed_by})")
+        else:
+            table.add_row(day.isoformat(), f"{day:%A}", f"public holiday: {holiday_name(day) or ''}")
+    Console().print(table)
+    console.print(f"{year}: {working} working days (public holidays of {_settings().holiday_country})")
+
+
+CalendarDay = Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], metavar="DAY", help="YYYY-MM-DD")]
+
+
+@calendar_app.command("close")
+def calendar_close(day: CalendarDay,
+                   reason: Annotated[str, typer.Option(help="Why the Secretariat is closed (recorded)")]):
+    """Close a working day: decision deadlines derived from now on skip it."""
+    _run(lambda s: s.close_day(day.date(), reason, actor=_cli_actor()), f"Closed {day:%A %Y-%m-%d}.")
+
+
+@calendar_app.command("reopen")
+def calendar_reopen(day: CalendarDay,
+                    reason: Annotated[str, typer.Option(help="Why the day is open after all (recorded)")]):
+    """Reopen a closed day: deadlines derived from now on count it again."""
+    _run(lambda s: s.reopen_day(day.date(), reason, actor=_cli_actor()), f"Reopened {day:%A %Y-%m-%d}.")
 
 
 def _run(command, done: str = ""):

@@ -15,6 +15,7 @@ from rich.progress import track
 
 from domain.actor import Actor
 from domain.application import SecretariatApplication
+from domain.closures import CLOSURES_ID
 from domain.errors import Conflict, NotFound
 from domain.mandate import Mandate
 
@@ -104,6 +105,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any], list[tuple]]] = [
 
 
 DEMO = Actor.system("demo", "admin")
+END_OF_YEAR_CLOSURE = "End-of-year closure"
 
 
 def demo_id(kind: str, key: str) -> UUID:
@@ -123,6 +125,7 @@ def seed(service: SecretariatApplication, console: Console | None = None) -> int
             pass
     actors = {name: service.user(name).as_actor() for name, _, _ in USERS}
     today = service.clock().astimezone(service.tz).date()
+    created += record_end_of_year_closure(service, today.year, today.year + 1)
 
     for reference, values, actions in MANDATES:
         if not _exists(service, "mandates", Mandate.id_for(reference), actors["audrey"]):
@@ -150,6 +153,19 @@ def seed(service: SecretariatApplication, console: Console | None = None) -> int
             _play(service, "support-requests", item_id, actions, actors)
             created += 1
     return created
+
+
+def record_end_of_year_closure(service: SecretariatApplication, *years: int) -> int:
+    """Close 24-31 December of each year, except days already off (so a second run closes none)."""
+    # Nor a day someone has closed or reopened before: the demo never overrides a recorded decision.
+    decided = {getattr(event, "day", None) for event in service.events.get(CLOSURES_ID)}
+    closed = 0
+    for year in years:
+        for day in (date(year, 12, d) for d in range(24, 32)):
+            if day not in decided and service.business_calendar().is_working_day(day):
+                service.close_day(day, END_OF_YEAR_CLOSURE, actor=DEMO)
+                closed += 1
+    return closed
 
 
 def _exists(service: SecretariatApplication, collection: str, item_id: UUID, reader: Actor) -> bool:

@@ -5,28 +5,43 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+from datetime import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secretariat-secret.key"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SECRETARIAT_", extra="ignore")
+    # Errors never echo the value: a key or a URL with a password in it would end up in a log.
+    model_config = SettingsConfigDict(env_prefix="SECRETARIAT_", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field("sqlite:///secretariat.db", description="sqlite:///path/file.db or "
                               "postgresql://user@host:port/db")
     scheduler_tick_seconds: float = Field(60, gt=0, description="How often the scheduler looks for due reminders")
     timezone: str = Field("Europe/Ljubljana", description="The Secretariat's time zone for deadlines")
+    reminder_time: time = Field(time(9, 0), description="Local time of day (HH:MM) at which reminders fall due")
     holiday_country: str = Field("SI", description="Whose public holidays are days off (ISO country code)")
     secret_key: SecretStr | None = Field(None, description="Signs access tokens; at least 32 bytes")
     token_ttl_minutes: int = Field(480, gt=0, le=60 * 24 * 30, description="How long an access token is valid")
+    calendar_token_days: int = Field(365, gt=0, le=3660, description="How long a calendar feed URL's token is "
+                                     "valid (GET /calendar.ics?token=...)")
     data_dir: Path | None = Field(None, description="Where the key file lives; default: beside the SQLite "
                                   "file, or the working folder with PostgreSQL")
+    # Delivery of reminders (scheduler/delivery.py); with neither URL, reminders stay in the inbox only.
+    smtp_url: SecretStr | None = Field(None, description="Where reminders are e-mailed through: smtp://host:25, "
+                                       "smtp+starttls://user:password@host:587 or smtps://user:password@host:465")
+    mail_from: str = Field("secretariat@localhost", description="The From: address of reminder e-mails")
+    webhook_url: str | None = Field(None, description="Where each reminder is POSTed as signed JSON")
+    webhook_secret: SecretStr | None = Field(None, validate_default=True, description="Signs webhook bodies "
+                                             "(HMAC-SHA256); at least 32 bytes; required with SECRETARIAT_WEBHOOK_URL")
+    delivery_max_attempts: int = Field(8, ge=1, le=50, description="Tries of a delivery before it is marked failed")
+    base_url: str | None = Field(None, description="Where people open the Secretariat (https://...), for links in "
+                                 "reminder e-mails")
 
     @field_validator("secret_key")
     @classmethod
@@ -49,6 +64,32 @@ class Settings(BaseSettings):
     @classmethod
     def _known_store(cls, value: str) -> str:
         event_store_env(value)  # raises ValueError with the reason
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_server(cls, value: SecretStr | None) -> SecretStr | None:
+        from scheduler.channels import SmtpServer
+
+        if value is not None:
+            SmtpServer.from_url(value.get_secret_value())  # its errors never repeat the URL (a password)
+        return value
+
+    @field_validator("webhook_url", "base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and (urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname):
+            raise ValueError("give an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_signed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        secret = value.get_secret_value().encode() if value is not None else b""
+        if (info.data.get("webhook_url") or value is not None) and len(secret) < 32:
+            raise ValueError("SECRETARIAT_WEBHOOK_URL needs SECRETARIAT_WEBHOOK_SECRET, at least 32 bytes, for the "
+                             "receiver to check signatures with; make one with: "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
         return value
 
     @property

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 from uuid import uuid4
@@ -29,6 +30,7 @@ from tests.conftest import POSTGRES, require_postgres
 
 SECRETARIAT = Path(sys.executable).parent / "secretariat"
 START_TIMEOUT = 20.0
+TICK_SECONDS = 1.0  # the scheduler's tick in the served process
 DEMO_USERS = ("admin", "sara", "hana", "erik", "alba", "milan", "audrey")
 
 
@@ -146,7 +148,8 @@ def _free_port() -> int:
 
 def _server_env(database_url: str, secret_key: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECRETARIAT_")}
-    env.update(SECRETARIAT_DATABASE_URL=database_url, SECRETARIAT_SECRET_KEY=secret_key)
+    env.update(SECRETARIAT_DATABASE_URL=database_url, SECRETARIAT_SECRET_KEY=secret_key,
+               SECRETARIAT_SCHEDULER_TICK_SECONDS=str(TICK_SECONDS))
     return env
 
 
@@ -262,13 +265,18 @@ def mandate_body(**overrides: Any) -> dict[str, Any]:
             "decided_on": "2015-05-05", "assigned_to": "secretariat", "meeting": "CoM, Sofia", **overrides}
 
 
+def in_days(days: int) -> str:
+    """A date relative to today: far enough ahead that no reminder falls due while the tests run."""
+    return (date.today() + timedelta(days=days)).isoformat()
+
+
 def task_body(**overrides: Any) -> dict[str, Any]:
-    return {"title": "Catalogue bilateral agreements", "assignee": "sara", "due": "2027-03-01", **overrides}
+    return {"title": "Catalogue bilateral agreements", "assignee": "sara", "due": in_days(100), **overrides}
 
 
 def request_body(**overrides: Any) -> dict[str, Any]:
     return {"party": "AL", "kind": "logistical", "activity": "officer_exchange",
-            "description": "Exchange of four officers with the border police", "needed_by": "2027-04-01",
+            "description": "Exchange of four officers with the border police", "needed_by": in_days(130),
             "operational_involvement": False, **overrides}
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import (assert_item, assert_problem, create, history_of, mandate_body, request_body,
-                                task_body)
+from tests.e2e.conftest import (assert_item, assert_problem, create, history_of, in_days, mandate_body,
+                                request_body, task_body)
 
 
 def test_a_mandate_is_recorded_started_reported_and_fulfilled_only_once_its_linked_task_is_approved(as_user):
@@ -15,7 +15,9 @@ def test_a_mandate_is_recorded_started_reported_and_fulfilled_only_once_its_link
     url = f"/mandates/{mandate['id']}"
     assert response.headers["location"] == url
     assert {k: mandate[k] for k in body} == body
-    assert mandate["deadlines"] == [{"kind": "report_due", "due": "2027-06-30", "open": True}]
+    # Its reminders go to the role it is assigned to; none has been raised yet.
+    assert mandate["deadlines"] == [{"kind": "report_due", "due": "2027-06-30", "open": True,
+                                     "addressed_to": ["role:secretariat"], "last_reminder": None}]
     # The head sees what the head may do with the same item.
     assert_item(hana.get(url), state="adopted", version=1, allowed={"start", "withdraw", "set_report_due"})
 
@@ -29,7 +31,7 @@ def test_a_mandate_is_recorded_started_reported_and_fulfilled_only_once_its_link
     reported = assert_item(sara.post(f"{url}/report", json={"summary": "Guidelines drafted and circulated."}),
                            state="reported", version=4, allowed={"reopen", "set_report_due"})
     assert reported["summary"] == "Guidelines drafted and circulated."
-    assert reported["deadlines"] == [{"kind": "report_due", "due": "2027-06-30", "open": False}]
+    assert [(d["kind"], d["open"]) for d in reported["deadlines"]] == [("report_due", False)]
     assert set(assert_item(hana.get(url))["allowed_actions"]) == {"reopen", "fulfil", "set_report_due"}
 
     # While the task is open, fulfil is refused, naming the task, and nothing is recorded.
@@ -71,13 +73,15 @@ def test_a_mandates_progress_counts_its_linked_tasks_by_state(as_user):
 def test_a_task_is_created_started_blocked_unblocked_submitted_returned_resubmitted_and_approved(as_user):
     sara, erik = as_user("sara"), as_user("erik")
 
-    response = erik.post("/tasks", json=task_body(partners=["SELEC", "Europol"], description="All of them"))
+    due = in_days(100)
+    response = erik.post("/tasks", json=task_body(partners=["SELEC", "Europol"], description="All of them", due=due))
     task = assert_item(response, 201, state="open", version=1, allowed={"assign", "cancel", "reschedule"})
     url = f"/tasks/{task['id']}"
     assert response.headers["location"] == url
     assert (task["title"], task["assignee"], task["due"], task["partners"]) == (
-        "Catalogue bilateral agreements", "sara", "2027-03-01", ["SELEC", "Europol"])
-    assert task["deadlines"] == [{"kind": "due", "due": "2027-03-01", "open": True}]
+        "Catalogue bilateral agreements", "sara", due, ["SELEC", "Europol"])
+    assert task["deadlines"] == [{"kind": "due", "due": due, "open": True, "addressed_to": ["user:sara"],
+                                  "last_reminder": None}]
     # The assignee (secretariat) may start it; the EWG may not.
     assert_item(sara.get(url), allowed={"assign", "start", "reschedule"})
 
@@ -96,7 +100,7 @@ def test_a_task_is_created_started_blocked_unblocked_submitted_returned_resubmit
         task = assert_item(response, state=state, version=version, allowed=allowed)
 
     assert task["result"] == "Catalogue v2"
-    assert task["deadlines"] == [{"kind": "due", "due": "2027-03-01", "open": False}]
+    assert [(d["due"], d["open"]) for d in task["deadlines"]] == [(due, False)]
     final = sara.get(url)
     assert_item(final, state="done", version=8, allowed=set())
     assert final.headers["etag"] == '"8"'
@@ -121,7 +125,8 @@ def test_a_support_request_goes_from_a_partys_submission_through_screening_to_cl
         "AL", "financial", 12000, False)
     kinds = {d["kind"]: d for d in request["deadlines"]}
     assert set(kinds) == {"decision", "needed_by"} and kinds["decision"]["open"] is True
-    assert kinds["needed_by"] == {"kind": "needed_by", "due": "2027-04-01", "open": True}
+    assert kinds["needed_by"] == {"kind": "needed_by", "due": request["needed_by"], "open": True,
+                                  "addressed_to": ["role:secretariat"], "last_reminder": None}
     assert_item(sara.get(url), allowed={"start_screening", "withdraw"})
 
     steps = [

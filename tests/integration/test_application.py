@@ -55,7 +55,7 @@ def test_a_support_request_is_approved_only_after_a_clean_duplication_check(serv
                                   ("complete_delivery", SARA, {"report": "Delivered"}), ("close", SARA, {})]:
         request = service.act("support-requests", request.id, action, actor, values).item
     assert request.state == "closed"
-    assert request.deadlines() == [{"kind": "decision", "due": date(2026, 12, 7), "open": False}]
+    assert [(d["kind"], d["due"], d["open"]) for d in request.deadlines()] == [("decision", date(2026, 12, 7), False)]
 
 
 def test_a_mandate_cannot_be_fulfilled_while_a_linked_task_is_open(service):

@@ -10,7 +10,10 @@ from domain.item import WorkflowItem
 from domain.mandate import Mandate
 
 ITEM_CLASSES = list(AGGREGATES.values())
-BOOKKEEPING_EVENTS = {Mandate: {"TaskLinked", "TaskSettled"}}
+# Events that are not actions of the table: a mandate's bookkeeping of its tasks, and every item's reminders.
+REMINDER_EVENTS = {"ReminderRaised", "ReminderAcknowledged"}
+BOOKKEEPING_EVENTS = {cls: REMINDER_EVENTS | ({"TaskLinked", "TaskSettled"} if cls is Mandate else set())
+                      for cls in ITEM_CLASSES}
 
 
 def nested_event_names(cls: type[WorkflowItem]) -> set[str]:

@@ -1,0 +1,73 @@
+"""Deliveries: how each reminder fared by e-mail and webhook, and a second chance for a failed one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Optional
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+
+from api.deps import CurrentActor, Service
+from api.rendering import JSON
+from domain.actor import Actor
+from domain.errors import Forbidden
+from scheduler.outbox import STATUSES, Outbox
+
+READERS = ("admin", "head", "auditor")
+RETRIERS = ("admin", "head")  # auditors read everything and change nothing
+
+Status = Literal[STATUSES]
+ChannelName = Literal["email", "webhook"]
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    reminder_id: str
+    channel: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: Optional[str]
+    delivered_at: Optional[datetime]
+    created_at: datetime
+    recipients: list[str]
+    reminder: dict[str, Any]
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[DeliveryPublic]
+    total: int
+
+
+async def get_outbox(request: Request) -> Outbox:
+    # The outbox lives beside the views: the runner's writer engine, and its reader for lists.
+    runner = request.app.state.runner
+    return Outbox(runner.engine, reader=runner.reader)
+
+
+OutboxDep = Annotated[Outbox, Depends(get_outbox)]
+
+router = APIRouter(tags=["Deliveries"])
+
+
+@router.get("/deliveries", response_model=DeliveryPage)
+def list_deliveries(actor: CurrentActor, outbox: OutboxDep, status: Optional[Status] = None,
+                    channel: Optional[ChannelName] = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+    """Reminders sent by e-mail and webhook, newest first, with their status and last error (admin, head, auditor)."""
+    _refuse_unless(actor, READERS, "reading deliveries")
+    page, total = outbox.list_deliveries(status=status, channel=channel, limit=limit, offset=offset)
+    return JSON({"deliveries": page, "total": total})
+
+
+@router.post("/deliveries/{delivery_id}/retry", response_model=DeliveryPublic)
+def retry_delivery(delivery_id: str, actor: CurrentActor, service: Service, outbox: OutboxDep):
+    """Queue a failed (or recipient-less) delivery again, with a fresh round of tries (admin, head)."""
+    _refuse_unless(actor, RETRIERS, "retrying a delivery")
+    return JSON(outbox.retry(delivery_id, now=service.clock(), by=actor.username))
+
+
+def _refuse_unless(actor: Actor, roles: tuple[str, ...], what: str) -> None:
+    if not any(actor.has_role(role) for role in roles):
+        raise Forbidden(f"{what} needs one of: {', '.join(roles)}")

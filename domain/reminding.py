@@ -1,0 +1,88 @@
+"""Raising and acknowledging reminders, mixed into the application service.
+
+The scheduler only nominates items (from the deadlines view); whether a rung is due, and
+whether it was already raised, is decided by the item itself as loaded from its events. So a
+stale view, two schedulers at once or a restart can cost a wasted load, never a second reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Callable, Iterable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from domain.actor import Actor
+from domain.errors import Conflict
+from domain.item import WorkflowItem
+from domain.reminders import ReminderClock
+
+log = logging.getLogger("secretariat.reminders")
+
+
+class Reminding:
+    # Provided by the application this is mixed into.
+    clock: Callable[[], datetime]
+    reminder_clock: ReminderClock
+    save: Callable[..., Any]
+    repository: Any
+    get_item: Callable[..., WorkflowItem]
+
+    def raise_reminders(self, item_ids: Iterable[UUID | str]) -> list[dict[str, Any]]:
+        """Raise every rung now due on these items; the reminders raised, each with its item's id and collection.
+
+        The items are saved together, in one transaction. If another process changed one of
+        them meanwhile (a second scheduler, or someone acting on it), they are retried one by
+        one from their latest version, so that one busy item does not hold the others back.
+        """
+        now = self.clock()
+        items = [item for item in map(self._fresh, item_ids) if item is not None]
+        raised = [(item, item.raise_due_reminders(self.reminder_clock, now)) for item in items]
+        changed = [item for item, reminders in raised if reminders]
+        if not changed:
+            return []
+        try:
+            self.save(*changed)
+        except IntegrityError:
+            raised = [(item, self._raise_alone(item.id, now)) for item in changed]
+        return [{**reminder, "item_id": str(item.id), "collection": item.workflow.collection}
+                for item, reminders in raised for reminder in reminders]
+
+    def acknowledge_reminder(self, collection: str, item_id: UUID | str, reminder_id: str,
+                             actor: Actor) -> tuple[WorkflowItem, int | None]:
+        """Record that the reminder was seen, by one of those it is addressed to; seen twice is still once.
+
+        The item, and the log position of the acknowledgement (None when it had been acknowledged already).
+        """
+        item = self.get_item(collection, item_id, actor)
+        if not item.acknowledge_reminder(reminder_id, actor, now=self.clock()):
+            return item, None
+        try:
+            recordings = self.save(item)
+        except IntegrityError:
+            raise Conflict("the item was changed at the same time; try again") from None
+        return item, recordings[-1].notification.id
+
+    def _raise_alone(self, item_id: UUID, now: datetime) -> list[dict[str, Any]]:
+        item = self._fresh(item_id)
+        if item is None:
+            return []
+        reminders = item.raise_due_reminders(self.reminder_clock, now)
+        if reminders:
+            try:
+                self.save(item)
+            except IntegrityError:
+                # Changed again in the meantime: the next tick looks at it afresh.
+                log.info("item %s changed while raising its reminders; left for the next tick", item_id)
+                return []
+        return reminders
+
+    def _fresh(self, item_id: UUID | str) -> WorkflowItem | None:
+        try:
+            item = self.repository.get(item_id if isinstance(item_id, UUID) else UUID(str(item_id)))
+        except AggregateNotFoundError:  # nominated by a view that knows more than this store: skipped
+            return None
+        return item if isinstance(item, WorkflowItem) else None

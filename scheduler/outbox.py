@@ -1,0 +1,232 @@
+"""The deliveries outbox: one row per reminder and channel, and what became of it.
+
+`DeliveriesProjection` fills it from the log: for each `ReminderRaised`, one 'pending' row per
+configured channel, inserted in the projection runner's transaction with its tracking position,
+and unique on (reminder, channel); so a reminder is queued exactly once per channel, whatever
+crashes or runs twice. Unlike a view, the outbox holds what was done (sent, failed, retried),
+which the log does not say: it is never rebuilt (a rebuild would send everything again), and
+when first set up it starts at the head of the log, so reminders raised before deliveries
+were set up are not sent (they stay in the inbox, GET /reminders).
+
+Statuses: 'pending' (waiting for its first try), 'retrying' (tried, waiting for the next try),
+'delivered' (the receiver acknowledged it), 'failed' (every try failed; an admin or head may
+retry it), 'no_recipients' (nobody it is addressed to has an e-mail address; retryable too,
+once someone has one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+from uuid import NAMESPACE_URL, uuid4, uuid5
+
+from sqlalchemy import (BigInteger, Column, Connection, DateTime, Engine, Index, Integer, MetaData, String, Table,
+                        Text, UniqueConstraint, func, or_, select, update)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from domain.errors import Conflict, NotFound
+from domain.item import WorkflowItem
+from projections.reminders import collection_of
+
+log = logging.getLogger("secretariat.delivery")
+
+metadata = MetaData()
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", String(36), primary_key=True),  # derived from reminder and channel: the same on every try
+    Column("reminder_id", String(36), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("position", BigInteger, nullable=False),  # the ReminderRaised event's, for newest first
+    Column("reminder", Text, nullable=False),  # the reminder as channels see it, JSON
+    Column("recipients", Text),  # JSON list of the addresses of the last try (e-mail)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True)),  # a worker's lease: nobody else sends it until then
+    Column("claimed_by", String(36)),  # that worker's claim, so it only ever marks its own
+    UniqueConstraint("reminder_id", "channel", name="uq_deliveries_reminder_channel"),
+    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_deliveries_newest", "position"),
+)
+
+STATUSES = ("pending", "retrying", "delivered", "failed", "no_recipients")
+WAITING = ("pending", "retrying")
+RETRYABLE = ("failed", "no_recipients")
+
+
+def delivery_id(reminder_id: str, channel: str) -> str:
+    return str(uuid5(NAMESPACE_URL, f"secretariat:delivery:{reminder_id}:{channel}"))
+
+
+class DeliveriesProjection:
+    """Queues each reminder raised for every configured channel (see the module's text)."""
+
+    name = "deliveries"
+    version = 1
+    # Read by ProjectionRunner: start at the head of the log when first set up, and never rebuild.
+    rebuildable = False
+
+    def __init__(self, channels: Iterable[str]) -> None:
+        self.channels = tuple(channels)
+        self.tables = (deliveries,)
+
+    def beside(self, suffix: str) -> "DeliveriesProjection":
+        raise TypeError("the deliveries outbox is never rebuilt: a rebuild would send every reminder again")
+
+    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        rows = [self._row(position, event, channel) for position, event in batch
+                if isinstance(event, WorkflowItem.ReminderRaised) for channel in self.channels]
+        if rows:
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(insert(deliveries).on_conflict_do_nothing(), rows)
+
+    @staticmethod
+    def _row(position: int, event: Any, channel: str) -> dict[str, Any]:
+        data = event.data
+        reminder = {"id": data["reminder_id"], "item_id": str(event.originator_id),
+                    "collection": collection_of(event), "title": data["title"], "deadline": data["deadline"],
+                    "due": data["due"], "rung": data["rung"], "instant": data["instant"],
+                    "raised_at": event.timestamp, "addressed_to": list(data["addressed_to"])}
+        raised_at = _utc(event.timestamp)
+        return {"id": delivery_id(data["reminder_id"], channel), "reminder_id": data["reminder_id"],
+                "channel": channel, "position": position, "reminder": json.dumps(reminder, default=_iso),
+                "recipients": None, "status": "pending", "attempts": 0, "next_attempt_at": raised_at,
+                "last_error": None, "delivered_at": None, "created_at": raised_at, "claimed_until": None,
+                "claimed_by": None}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row a worker holds the lease on."""
+
+    id: str
+    channel: str
+    reminder: dict[str, Any]
+    attempts: int
+    token: str
+
+
+class Outbox:
+    """The outbox's reads and writes, for the worker, the API and the command line."""
+
+    def __init__(self, engine: Engine, *, reader: Engine | None = None) -> None:
+        self.engine = engine  # writes (on SQLite, a writer engine: it takes the lock when a transaction begins)
+        self.reader = reader or engine
+
+    # -- what people see --
+
+    def list_deliveries(self, *, status: str | None = None, channel: str | None = None, limit: int = 50,
+             offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Deliveries newest first, and how many match in all."""
+        where = [*([deliveries.c.status == status] if status else []),
+                 *([deliveries.c.channel == channel] if channel else [])]
+        with self.reader.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(deliveries).where(*where)).scalar_one()
+            rows = conn.execute(select(deliveries).where(*where)
+                                .order_by(deliveries.c.position.desc(), deliveries.c.channel)
+                                .limit(limit).offset(offset)).mappings().all()
+        return [delivery_document(row) for row in rows], total
+
+    def get(self, id: str) -> dict[str, Any]:
+        with self.reader.connect() as conn:
+            row = conn.execute(select(deliveries).where(deliveries.c.id == id)).mappings().first()
+        if row is None:
+            raise NotFound(f"no delivery with id {id}")
+        return delivery_document(row)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Rows by (channel, status): the /metrics gauge."""
+        with self.reader.connect() as conn:
+            rows = conn.execute(select(deliveries.c.channel, deliveries.c.status, func.count())
+                                .group_by(deliveries.c.channel, deliveries.c.status)).all()
+        return {(channel, status): n for channel, status, n in rows}
+
+    def retry(self, id: str, *, now: datetime, by: str) -> dict[str, Any]:
+        """Put a failed (or recipient-less) delivery back in the queue, with a fresh round of attempts."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(update(deliveries).where(deliveries.c.id == id,
+                                                          deliveries.c.status.in_(RETRYABLE))
+                                 .values(status="pending", attempts=0, next_attempt_at=_utc(now),
+                                         claimed_until=None, claimed_by=None)).rowcount
+        if not moved:
+            status = self.get(id)["status"]  # raises NotFound for an unknown id
+            raise Conflict(f"delivery {id} is {status}; only failed or no_recipients deliveries are retried")
+        log.info("delivery %s queued again by %s", id, by)
+        return self.get(id)
+
+    # -- what the worker does --
+
+    def due(self, channels: Iterable[str], now: datetime, limit: int) -> list[str]:
+        """Ids of rows waiting for a try by `now` that no live lease holds, longest waiting first."""
+        now = _utc(now)
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(deliveries.c.id)
+                .where(deliveries.c.status.in_(WAITING), deliveries.c.channel.in_(list(channels)),
+                       deliveries.c.next_attempt_at <= now, _unclaimed(now))
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)).scalars())
+
+    def claim(self, id: str, now: datetime, lease: timedelta) -> Claimed | None:
+        """Take the lease on a row, unless another worker holds a live one (then None).
+
+        The conditions are checked again by the UPDATE itself, as the row is now (a list of due ids
+        may be stale): on PostgreSQL a second worker's UPDATE waits for the first's commit and then
+        finds the lease taken, or the row settled; on SQLite writers queue.
+        """
+        now, token = _utc(now), str(uuid4())
+        with self.engine.begin() as conn:
+            taken = conn.execute(update(deliveries)
+                                 .where(deliveries.c.id == id, deliveries.c.status.in_(WAITING),
+                                        deliveries.c.next_attempt_at <= now, _unclaimed(now))
+                                 .values(claimed_until=now + lease, claimed_by=token)).rowcount
+            if not taken:
+                return None
+            row = conn.execute(select(deliveries.c.channel, deliveries.c.reminder, deliveries.c.attempts)
+                               .where(deliveries.c.id == id)).one()
+        return Claimed(id, row.channel, json.loads(row.reminder), row.attempts, token)
+
+    def settle(self, claimed: Claimed, **values: Any) -> bool:
+        """Record a try's outcome and release the lease; False if the lease was lost meanwhile."""
+        values = {k: _utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+        with self.engine.begin() as conn:
+            return conn.execute(update(deliveries)
+                                .where(deliveries.c.id == claimed.id, deliveries.c.claimed_by == claimed.token)
+                                .values(**values, claimed_until=None, claimed_by=None)).rowcount == 1
+
+
+def _unclaimed(now: datetime):
+    return or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now)
+
+
+def delivery_document(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "reminder_id": row["reminder_id"], "channel": row["channel"], "status": row["status"],
+            "attempts": row["attempts"], "next_attempt_at": _aware(row["next_attempt_at"]),
+            "last_error": row["last_error"], "delivered_at": _aware(row["delivered_at"]),
+            "created_at": _aware(row["created_at"]),
+            "recipients": json.loads(row["recipients"]) if row["recipients"] else [],
+            "reminder": json.loads(row["reminder"])}
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite keeps the wall time and drops the offset, so every instant goes in as UTC.
+    return value.astimezone(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,42 @@
+"""The reminders inbox on the overview page: what the scheduler raised, acknowledged with one click."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import expect
+
+from secretariat.demo import demo_id
+from tests.browser.conftest import sign_in
+
+AGREEMENTS = demo_id("task", "agreements")  # the demo's task assigned to sara, due three days ago
+
+
+def reminders_region(page):
+    return page.get_by_role("region", name="Reminders for you")
+
+
+def test_sara_sees_her_overdue_task_among_her_reminders_and_acknowledges_it(page):
+    sign_in(page, "sara")
+    # The served scheduler ticks once at start; reload until its reminder has reached the view.
+    deadline = time.monotonic() + 15
+    while reminders_region(page).count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        page.reload()
+    region = reminders_region(page)
+    row = region.get_by_role("row").filter(has_text="Catalogue bilateral and multilateral agreements")
+    expect(row).to_contain_text("overdue")
+    before = int(region.locator(".total").inner_text())
+
+    row.get_by_role("button", name="Acknowledge").click()
+
+    assert page.url.endswith("/")
+    expect(reminders_region(page).get_by_role("row").filter(
+        has_text="Catalogue bilateral and multilateral agreements")).to_have_count(0)
+    if before > 1:
+        expect(reminders_region(page).locator(".total")).to_have_text(str(before - 1))
+    # Both the reminder and its acknowledgement are in the task's history, by whom they were made.
+    page.goto(f"/ui/tasks/{AGREEMENTS}")
+    timeline = page.locator(".timeline > li")
+    expect(timeline.filter(has_text="ReminderRaised")).to_contain_text("by scheduler")
+    expect(timeline.filter(has_text="ReminderAcknowledged")).to_contain_text("by sara")
