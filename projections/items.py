@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
 from domain.reminders import next_rung_day
+from projections.runner import copies_beside
 
 metadata = MetaData()
 
@@ -124,18 +125,8 @@ class ItemsProjection:
         self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations = tables
 
     def beside(self, suffix: str) -> "ItemsProjection":
-        """The same projection writing into fresh copies of its tables (for a rebuild beside the live ones).
-
-        The copies have no secondary indexes: rows go in faster, and the indexes are made with
-        their live names when the copies take the live tables' place.
-        """
-        copies = MetaData()
-        tables = []
-        for table in self.tables:
-            copy = table.to_metadata(copies, name=table.name + suffix)
-            copy.indexes.clear()
-            tables.append(copy)
-        return ItemsProjection(self.transcoder, tuple(tables))
+        """The same projection writing into fresh copies of its tables (for a rebuild beside the live ones)."""
+        return ItemsProjection(self.transcoder, copies_beside(self.tables, suffix))
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""

@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, Index, Me
 
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
+from projections.runner import copies_beside
 
 metadata = MetaData()
 
@@ -53,13 +54,7 @@ class RemindersProjection:
         self._reminders, self._addressees = tables
 
     def beside(self, suffix: str) -> "RemindersProjection":
-        copies = MetaData()
-        tables = []
-        for table in self.tables:
-            copy = table.to_metadata(copies, name=table.name + suffix)
-            copy.indexes.clear()
-            tables.append(copy)
-        return RemindersProjection(tuple(tables))
+        return RemindersProjection(copies_beside(self.tables, suffix))
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         rows, inbox = [], []

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from sqlalchemy import Connection, Engine, Table, inspect
+from sqlalchemy import Connection, Engine, MetaData, Table, inspect
 
 from domain.application import SecretariatApplication
 from projections import tracking
@@ -33,6 +33,21 @@ class Projection(Protocol):
 
 
 BUILDING = "__building"
+
+
+def copies_beside(tables: Sequence[Table], suffix: str) -> tuple[Table, ...]:
+    """Fresh copies of a view's tables, named with `suffix`, for a projection's `beside`.
+
+    The copies have no secondary indexes: rows go in faster, and the indexes are made with
+    their live names when the copies take the live tables' place.
+    """
+    copies = MetaData()
+    found = []
+    for table in tables:
+        copy = table.to_metadata(copies, name=table.name + suffix)
+        copy.indexes.clear()
+        found.append(copy)
+    return tuple(found)
 
 
 @dataclass

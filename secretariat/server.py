@@ -25,9 +25,10 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     settings = settings or Settings()
     redact_tokens_in_access_log()  # uvicorn has configured logging by now, in this worker process
     service = build_application(settings)
+    channels = delivery_channels(settings)
     read_models, runner = build_projections(service, event_store_env(settings.database_url),
-                                            delivery_channels=list(delivery_channels(settings)))
-    reminders = build_scheduler(settings, service, read_models, runner)
+                                            delivery_channels=list(channels))
+    reminders = build_scheduler(settings, service, read_models, runner, channels)
 
     @asynccontextmanager
     async def lifespan(_api: FastAPI):
