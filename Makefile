@@ -30,6 +30,7 @@ test: $(STAMP)  ## Install and run every test (PostgreSQL tests skip unless CI=t
 bench: $(STAMP)  ## Print the command-path and read-model benchmark figures (about 20 minutes)
 	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/read_models
+	$(BIN)/python bench/scheduler
 
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) secretariat.db secretariat.db-* secretariat-secret.key

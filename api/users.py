@@ -14,19 +14,27 @@ Role = Literal[ROLES]
 Party = Literal[PARTIES]
 
 
+Email = Annotated[str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: Annotated[str, StringConstraints(strict=True, pattern=r"^[a-z][a-z0-9._-]{1,63}$")]
     password: Annotated[str, StringConstraints(strict=True, min_length=10, max_length=256)]
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(ROLES))]
     party: Optional[Party] = None
-    email: Optional[Annotated[str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]] = None
+    email: Optional[Email] = None
 
 
 class RoleGrant(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
     party: Optional[Party] = None
+
+
+class EmailChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: Optional[Email] = Field(..., description="Where reminders are e-mailed; null removes it")
 
 
 class PasswordChange(BaseModel):
@@ -80,6 +88,12 @@ def grant_role(username: str, body: RoleGrant, actor: CurrentActor, service: Ser
 def revoke_role(username: str, role: str, actor: CurrentActor, service: Service):
     """Revoke a role (admin); it is gone from the user's next request."""
     return JSON(user_document(service.revoke_role(username, role, actor=actor)))
+
+
+@router.put("/users/{username}/email", response_model=UserPublic)
+def change_email(username: str, body: EmailChange, actor: CurrentActor, service: Service):
+    """Change where reminders are e-mailed: your own address, or anyone's as an admin (an event on the user)."""
+    return JSON(user_document(service.change_email(username, body.email, actor=actor)))
 
 
 @router.post("/users/{username}/password", status_code=204)

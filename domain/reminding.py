@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -32,14 +32,19 @@ class Reminding:
     get_item: Callable[..., WorkflowItem]
 
     def raise_reminders(self, item_ids: Iterable[UUID | str]) -> list[dict[str, Any]]:
+        """Raise every rung now due on these items, loaded from the store; the reminders raised."""
+        return self.raise_reminders_on([item for item in map(self._fresh, item_ids) if item is not None])
+
+    def raise_reminders_on(self, items: Sequence[WorkflowItem]) -> list[dict[str, Any]]:
         """Raise every rung now due on these items; the reminders raised, each with its item's id and collection.
 
-        The items are saved together, in one transaction. If another process changed one of
-        them meanwhile (a second scheduler, or someone acting on it), they are retried one by
+        The items may be copies restored from a read model, which saves loading each from its
+        events: a copy that is behind the store fails on its version when saved, and is then
+        loaded afresh. The items are saved together, in one transaction; if one of them was
+        changed meanwhile (another scheduler, someone acting on it), they are retried one by
         one from their latest version, so that one busy item does not hold the others back.
         """
         now = self.clock()
-        items = [item for item in map(self._fresh, item_ids) if item is not None]
         raised = [(item, item.raise_due_reminders(self.reminder_clock, now)) for item in items]
         changed = [item for item, reminders in raised if reminders]
         if not changed:

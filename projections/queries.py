@@ -82,13 +82,14 @@ class ReadModels:
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 
-    def items_with_rungs_due(self, up_to: date, *, limit: int = 500) -> list[str]:
-        """Ids of items with an open deadline whose next reminder falls on or before `up_to`, most overdue first."""
+    def items_with_rungs_due(self, up_to: date, *, limit: int = 500) -> list[WorkflowItem]:
+        """Items with an open deadline whose next reminder falls on or before `up_to`, most overdue first,
+        as the view has them (the scheduler raises on these copies; a stale one fails on its version)."""
+        nominated = (select(deadlines.c.item_id).where(deadlines.c.next_rung_on <= up_to)
+                     .order_by(deadlines.c.next_rung_on).limit(limit))  # the index's order: no sort, no scan
         with self.engine.connect() as conn:
-            rows = conn.execute(select(deadlines.c.item_id, func.min(deadlines.c.next_rung_on).label("first"))
-                                .where(deadlines.c.next_rung_on <= up_to).group_by(deadlines.c.item_id)
-                                .order_by("first").limit(limit)).all()
-        return [row.item_id for row in rows]
+            return [restore(row, self.transcoder) for row in conn.execute(
+                select(items).where(items.c.id.in_(nominated.scalar_subquery())))]
 
     def next_rung_day_after(self, day: date) -> date | None:
         """The first day after `day` on which an open deadline's next reminder falls."""

@@ -26,7 +26,10 @@ from projections.runner import ProjectionRunner
 
 log = logging.getLogger("secretariat.scheduler")
 
-NOMINATED_PER_ROUND = 500  # items loaded and saved together; a bigger backlog takes several rounds of a tick
+# A round reads up to this many items with a rung due, restored from the view in one query,
+# and saves them SAVED_TOGETHER per transaction; a bigger backlog takes several rounds.
+NOMINATED_PER_ROUND = 5000
+SAVED_TOGETHER = 500
 
 
 @dataclass
@@ -54,7 +57,7 @@ class ReminderScheduler:
     def tick(self) -> list[dict[str, Any]]:
         """One tick; the reminders it raised. Rounds continue while they raise something, so a backlog
         (after a downtime) is cleared in one tick rather than one round per tick."""
-        with self._lock:  # APScheduler never overlaps a job with itself, but a test or the CLI may call it too
+        with self._lock:  # the aimed and the regular job may both be due; a test or the CLI may call it too
             started = time.perf_counter()
             raised: list[dict[str, Any]] = []
             try:
@@ -62,11 +65,13 @@ class ReminderScheduler:
                 up_to = self.service.reminder_clock.last_rung_day(self.service.clock())
                 while True:
                     nominated = self.read_models.items_with_rungs_due(up_to, limit=NOMINATED_PER_ROUND)
-                    round_raised = self.service.raise_reminders(nominated) if nominated else []
+                    round_raised = []
+                    for start in range(0, len(nominated), SAVED_TOGETHER):
+                        round_raised += self.service.raise_reminders_on(nominated[start:start + SAVED_TOGETHER])
                     raised += round_raised
                     if round_raised:
                         self._catch_up()  # the raised ladders move on in the view before the next round
-                    if not round_raised or len(nominated) < NOMINATED_PER_ROUND:
+                    if not round_raised:  # (after a round that raised, the view has moved on: ask again)
                         break
                 if self.deliver is not None:
                     self.deliver()

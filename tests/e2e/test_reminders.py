@@ -59,3 +59,16 @@ def test_who_may_list_and_acknowledge_reminders(as_user, anonymous):
     mine = as_user("alba").get("/reminders", params={"mine": "true"})
     assert mine.status_code == 200 and mine.json() == {"items": [], "total": 0}
     assert_problem(as_user("sara").post("/reminders/00000000-0000-0000-0000-000000000000/acknowledge"), 404)
+
+
+def test_people_set_where_their_reminders_are_emailed(as_user):
+    erik = as_user("erik")
+    changed = erik.put("/users/erik/email", json={"email": "erik.ewg@pccsee.example"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["email"] == "erik.ewg@pccsee.example"
+    assert erik.get("/me").json()["email"] == "erik.ewg@pccsee.example"
+    # Someone else's address is the admin's to change; a malformed one is refused with nothing changed.
+    assert_problem(erik.put("/users/sara/email", json={"email": "x@pccsee.example"}), 403, "admin")
+    assert erik.put("/users/erik/email", json={"email": "not an address"}).status_code == 422
+    assert as_user("admin").put("/users/erik/email", json={"email": None}).json()["email"] is None
+    assert erik.get("/me").json()["email"] is None

@@ -124,7 +124,7 @@ def test_the_view_nominates_nothing_once_rungs_are_raised_and_closed_ladders_nev
     try:
         assert len(scheduler.tick()) == 3  # escalations: each ladder was wholly past
         up_to = scheduler.service.reminder_clock.last_rung_day(clock.now)
-        assert scheduler.read_models.items_with_rungs_due(up_to) == []
+        assert scheduler.read_models.items_with_rungs_due(up_to) == []  # nothing left to nominate
     finally:
         close(scheduler)
 
