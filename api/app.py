@@ -22,7 +22,9 @@ from api.reading import router as reading_router
 from api.deliveries import router as deliveries_router
 from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
+from api.audit import router as audit_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
+from projections.audit_chain import chain_head
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 
@@ -50,6 +52,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(deliveries_router)
     api.include_router(reminders_router)
     api.include_router(calendar_feed_router)
+    api.include_router(audit_router)
     api.include_router(pages_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))
@@ -91,7 +94,8 @@ def _general_routes() -> APIRouter:
             return problem(503, "unavailable", "Store unavailable", f"the store does not answer: "
                            f"{type(error).__name__}")
         return JSON({"status": "ok", "store": service.factory.__class__.__module__.split(".")[-1],
-                     "projection_lag": max(lag.values(), default=0), "views": lag})
+                     "projection_lag": max(lag.values(), default=0), "views": lag,
+                     "audit": chain_head(runner.reader or runner.engine)})
 
     return router
 

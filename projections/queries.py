@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from itertools import groupby
 from typing import Any, Mapping
 
@@ -12,10 +12,12 @@ from sqlalchemy import Connection, Engine, and_, false, func, or_, select
 
 from domain.actor import Actor
 from domain.application import AGGREGATES
+from domain.audit_log import audit_log_scope
 from domain.errors import Forbidden
 from domain.item import WorkflowItem
 from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, mandate_tasks,
                                restore, state_durations)
+from projections.audit_log import audit_filter, read_audit_events
 from projections.reminders import addressees, reminders
 
 
@@ -125,6 +127,16 @@ class ReadModels:
         with self.engine.connect() as conn:
             row = conn.execute(select(reminders).where(reminders.c.id == reminder_id)).mappings().first()
         return reminder_document(row) if row else None
+
+    def audit_events(self, actor: Actor, *, actor_filter: str | None = None, item_id: str | None = None,
+                     type: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                     limit: int = 100, after: int = 0) -> dict[str, Any]:
+        """A page of the global audit log, oldest first, for auditors and heads (see projections.audit_log)."""
+        scope = audit_log_scope(actor)
+        wanted = audit_filter(actor_filter=actor_filter, item_id=item_id, type=type, since=since, until=until,
+                              limit=limit, after=after)
+        with self.engine.connect() as conn:
+            return read_audit_events(conn, self.transcoder, scope, wanted)
 
     def dashboard(self, actor: Actor, today: date, *, horizon_days: int = 14) -> dict[str, Any]:
         """Counts by collection and state, overdue items, deadlines ahead, and each active mandate's progress.

@@ -86,9 +86,9 @@ class ProjectionRunner:
         tracking.metadata.create_all(self.engine)
         for projection in self.projections:
             self.stats.setdefault(projection.name, Stats())
-            # One that is not rebuildable acts on events from now on only; the head is read before the
-            # transaction, as in run_batch.
-            first = 0 if _rebuildable(projection) else self.head()
+            # One that starts at the head (by default, one that is not rebuildable) acts on events from now
+            # on only; the head is read before the transaction, as in run_batch.
+            first = self.head() if _starts_at_head(projection) else 0
             with self.engine.begin() as conn:
                 version = tracking.version_of(conn, projection.name)
                 if version is None or not inspect(conn).has_table(projection.tables[0].name):
@@ -118,7 +118,10 @@ class ProjectionRunner:
         if not notifications:
             self._known[projection.name] = start
             return 0
-        batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        if getattr(projection, "reads_stored", False):  # it takes the stored notifications, undecoded
+            batch = [(n.id, n) for n in notifications]
+        else:
+            batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
         try:
             with self.engine.begin() as conn:
                 # Claim the batch first: if another runner moved the view meanwhile, stop before touching rows.
@@ -164,6 +167,10 @@ class ProjectionRunner:
                     progress(len(notifications))
             if len(notifications) < self.rebuild_batch_size:
                 break
+        flush = getattr(building, "flush", None)
+        if flush is not None:  # a copy that gathered the rebuild in memory writes it now, each row once
+            with self.engine.begin() as conn:
+                flush(conn)
         with self.engine.begin() as conn:
             while True:  # the events recorded since the last batch, under the lock the switch needs anyway
                 count, end = self._project(conn, building, position)
@@ -265,6 +272,12 @@ def _rebuildable(projection: Projection) -> bool:
     """False for a projection whose rows are work done, not a view (the deliveries outbox): such a one
     starts at the head of the log when first set up, and is never rebuilt, lest the work be done again."""
     return getattr(projection, "rebuildable", True)
+
+
+def _starts_at_head(projection: Projection) -> bool:
+    """Whether it starts at the head of the log when first set up: by default one that is not rebuildable
+    does; the audit chain, which is never rebuilt yet must cover the whole log, says `starts_at_head = False`."""
+    return getattr(projection, "starts_at_head", not _rebuildable(projection))
 
 
 def _put_in_place(conn: Connection, copies: Sequence[Table], live: Sequence[Table]) -> None:

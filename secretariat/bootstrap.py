@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from domain.application import Clock, SecretariatApplication, utc_now
 from domain.calendar import BusinessCalendar
 from projections.database import engine_for
+from projections.audit_chain import AuditChainProjection
+from projections.audit_log import AuditLogProjection
 from projections.items import ItemsProjection
 from projections.queries import ReadModels
 from projections.reminders import RemindersProjection
@@ -63,6 +65,7 @@ def build_projections(service: SecretariatApplication, store_env: Mapping[str, s
     reader = engine_for(dict(store_env))
     runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True),
                               [ItemsProjection(transcoder), RemindersProjection(),
+                               AuditLogProjection(transcoder), AuditChainProjection(),
                                DeliveriesProjection(delivery_channels)], reader=reader)
     runner.setup()
     service.on_recorded.append(lambda _position: runner.wake())

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from domain.actor import PARTIES, ROLES, Actor
@@ -301,6 +302,51 @@ def calendar_reopen(day: CalendarDay,
                     reason: Annotated[str, typer.Option(help="Why the day is open after all (recorded)")]):
     """Reopen a closed day: deadlines derived from now on count it again."""
     _run(lambda s: s.reopen_day(day.date(), reason, actor=_cli_actor()), f"Reopened {day:%A %Y-%m-%d}.")
+
+
+audit = typer.Typer(help="The audit trail: replay an item's history, verify the hash chain.", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("replay")
+def audit_replay(item_id: Annotated[str, typer.Argument(metavar="ID", help="The id of a mandate, task or support "
+                                                                           "request")]):
+    """Print an item's history as a timeline: version, time (SECRETARIAT_TIMEZONE), actor, event, state before ->
+    after, reason and data."""
+    from secretariat.audit_replay import find_history, print_timeline
+
+    service = _service()
+    found = find_history(service, item_id, Actor.system(f"cli:{getpass.getuser()}", "auditor"))
+    if found is None:
+        console.print(f"[red]No mandate, task or support request with id {escape(item_id)}.[/red]", soft_wrap=True)
+        raise typer.Exit(2)
+    print_timeline(Console(soft_wrap=True), found[0], item_id, found[1], service.tz)
+
+
+@audit.command("verify")
+def audit_verify(seal: Annotated[bool, typer.Option("--seal", help="First seal the events recorded since the last "
+                                                   "seal (what `serve` does continuously)")] = False):
+    """Recompute the hash chain from the stored events and compare it with the seal; exit code 1 when broken."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    import json
+
+    from projections.audit_chain import verify_store
+
+    service, _read_models, runner = _projections()
+    if seal:
+        runner.catch_up(next(p for p in runner.projections if p.name == "audit_chain"))
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task("Verifying the audit chain", total=runner.head())
+        result = verify_store(service, runner.reader or runner.engine, progress=lambda n: progress.advance(task, n))
+    typer.echo(json.dumps(result))  # for scripts; the sentence below goes to stderr
+    if result["ok"]:
+        console.print(f"The audit chain holds: {result['events']} events, head {result['head']}.")
+        return
+    console.print(f"[red]The audit chain is broken at position {result['broken_at']}: {escape(result['reason'])} "
+                  f"({result['events']} events verified before it).[/red]")
+    raise typer.Exit(1)
 
 
 def _run(command, done: str = ""):

@@ -1,0 +1,69 @@
+"""The audit routes: the global audit log (and, beside it, the hash chain's verification)."""
+
+from datetime import datetime
+from typing import Annotated, Any, Optional
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
+from api.rendering import JSON
+from domain.errors import Forbidden
+from projections.audit_chain import verify_store
+
+router = APIRouter(tags=["Audit"])
+
+
+# -- the global audit log ------------------------------------------------------------------------
+
+
+class AuditEvent(BaseModel):
+    position: int
+    kind: str
+    item_id: str
+    collection: Optional[str]
+    version: int
+    type: str
+    at: datetime
+    actor: Optional[str]
+    reason: Optional[str]
+    data: dict[str, Any]
+    party: Optional[str]
+
+
+class AuditEventPage(BaseModel):
+    events: list[AuditEvent]
+    next: Optional[int]
+
+
+@router.get("/audit/events", response_model=AuditEventPage)
+def audit_events(actor: CurrentActor, read_models: ReadModelsDep,
+                 actor_filter: Annotated[Optional[str], Query(alias="actor", max_length=80,
+                                                              description="Only events by this user")] = None,
+                 item_id: Annotated[Optional[str], Query(max_length=36, description="Only this item's (or "
+                                                         "user's) events")] = None,
+                 type: Annotated[Optional[str], Query(max_length=80, description="`Task.Started` exactly, or "
+                                                      "`Started` for that event of any kind")] = None,
+                 since: Annotated[Optional[datetime], Query(description="At or after this instant (with offset)")]
+                 = None,
+                 until: Annotated[Optional[datetime], Query(description="Before this instant (with offset)")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 after: Annotated[int, Query(ge=0, description="The last position seen (`next` of the page "
+                                                               "before)")] = 0):
+    """The global audit log, oldest first (auditor, head): pass `next` back as `after` for the next page."""
+    return JSON(read_models.audit_events(actor, actor_filter=actor_filter, item_id=item_id, type=type, since=since,
+                                         until=until, limit=limit, after=after))
+
+
+# -- the hash chain's verification -----------------------------------------------------------------
+
+AUDIT_VERIFIERS = ("auditor", "head")
+
+
+@router.get("/audit/verify")
+def audit_verify(actor: CurrentActor, service: Service, runner: RunnerDep):
+    """Recompute the hash chain from the stored events and compare it with the seal (auditor, head)."""
+    if not any(actor.has_role(role) for role in AUDIT_VERIFIERS):
+        raise Forbidden(f"verifying the audit chain needs one of: {', '.join(AUDIT_VERIFIERS)}")
+    runner.wait_for(runner.head(), timeout=5.0)  # events recorded just now are sealed, not reported unsealed
+    return JSON(verify_store(service, runner.reader or runner.engine))

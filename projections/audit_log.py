@@ -1,0 +1,244 @@
+"""The global audit log: one row per event of every item, user and the closures calendar, in log order.
+
+`view_audit_events` is keyed by the event's position in the notification log, so paging
+by `after` (the last position seen) is stable while new events arrive: they only ever
+come after every row already there.
+
+What goes in: every event of mandates, tasks and support requests (kind from the
+workflow: `mandate`, `task`, `support_request`), of users (`user`: registration, role
+grants and revocations, e-mail and password changes) and of the closures calendar
+(`calendar`). A password hash never does: any `password_hash` attribute is dropped, so
+`User.PasswordChanged` is recorded with data `{}` and `User.Registered` without it.
+Idempotency records are left out: they are bookkeeping of HTTP answers, not decisions,
+and their events carry the request's fingerprint. Any other aggregate's events go in
+under the snake-case name of its class.
+
+`data` is the event's data in the event store's own transcoding (dates, decimals), so it
+decodes back to the values the event carried. `party` is the requesting Party of a
+support request's every event (from its Submitted event), so confidentiality is a
+column filter.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Transcoder
+from sqlalchemy import (BigInteger, Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
+                        or_, select)
+
+from domain.application import AGGREGATES
+from domain.audit_log import CONFIDENTIAL_KIND, AuditLogScope
+from domain.closures import Closures
+from domain.errors import ValidationFailed
+from domain.idempotency import IdempotencyRecord
+from domain.item import WorkflowItem
+from domain.user import User
+from projections.runner import copies_beside
+
+metadata = MetaData()
+
+audit_events = Table(
+    "view_audit_events", metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(32), nullable=False),
+    Column("item_id", String(36), nullable=False),
+    Column("collection", String(32)),  # None for users and the calendar
+    Column("version", Integer, nullable=False),
+    Column("type", String(80), nullable=False),  # the event class's qualname: `Task.Started`
+    Column("name", String(64), nullable=False),  # its last part, `Started`, for the short `type` filter
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(80)),
+    Column("reason", Text),
+    Column("data", Text, nullable=False),
+    Column("party", String(8)),  # a support request's Party
+    Index("ix_view_audit_events_actor", "actor", "position"),
+    Index("ix_view_audit_events_item", "item_id", "position"),
+    Index("ix_view_audit_events_type", "type", "position"),
+    Index("ix_view_audit_events_name", "name", "position"),
+    Index("ix_view_audit_events_at", "at"),
+)
+
+# Attributes every event has, which have columns of their own (or say nothing an auditor needs).
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "reason"})
+_SECRET = frozenset({"password_hash"})
+_LEFT_OUT = (IdempotencyRecord,)
+_KINDS: dict[str, tuple[str, str | None]] = {
+    **{cls.__name__: (cls.workflow.name, collection) for collection, cls in AGGREGATES.items()},
+    User.__name__: ("user", None),
+    Closures.__name__: ("calendar", None),
+}
+_LEFT_OUT_NAMES = frozenset(cls.__name__ for cls in _LEFT_OUT)
+
+
+def kind_of(event: Any) -> tuple[str, str | None] | None:
+    """(kind, collection) of the aggregate an event belongs to, from its class; None: left out of the log."""
+    owner = type(event).__qualname__.split(".")[0]
+    if owner in _LEFT_OUT_NAMES:
+        return None
+    return _KINDS.get(owner) or (re.sub(r"(?<!^)(?=[A-Z])", "_", owner).lower(), None)
+
+
+def data_of(event: Any) -> dict[str, Any]:
+    """What the event says beyond who, when and why, never a password hash."""
+    if isinstance(event, WorkflowItem.Event):
+        data = dict(event.data)
+    else:
+        data = {k: v for k, v in vars(event).items() if k not in _ENVELOPE}
+    for secret in _SECRET:
+        data.pop(secret, None)
+    return data
+
+
+class AuditLogProjection:
+    name = "audit_log"
+    version = 1
+
+    def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (audit_events,)) -> None:
+        self.transcoder = transcoder
+        self.tables = tables
+        (self._events,) = tables
+
+    def beside(self, suffix: str) -> "AuditLogProjection":
+        return AuditLogProjection(self.transcoder, copies_beside(self.tables, suffix))
+
+    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        rows = []
+        for position, event in batch:
+            kind = kind_of(event)
+            if kind is None:
+                continue
+            reason = getattr(event, "reason", None)
+            rows.append({"position": position, "kind": kind[0], "item_id": str(event.originator_id),
+                         "collection": kind[1], "version": event.originator_version,
+                         "type": type(event).__qualname__, "name": type(event).__name__, "at": event.timestamp,
+                         "actor": getattr(event, "actor", None), "reason": reason,
+                         "data": self.transcoder.encode(data_of(event)).decode(), "party": None})
+            if kind[0] == CONFIDENTIAL_KIND and isinstance(event, Aggregate.Created):
+                rows[-1]["party"] = event.data.get("party")
+        self._fill_in_parties(conn, rows)
+        if rows:
+            conn.execute(self._events.insert(), rows)
+
+    def _fill_in_parties(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """A support request's later events take its Party from its first: in this batch, or already a row."""
+        parties = {r["item_id"]: r["party"] for r in rows if r["kind"] == CONFIDENTIAL_KIND and r["version"] == 1}
+        missing = {r["item_id"] for r in rows if r["kind"] == CONFIDENTIAL_KIND and r["item_id"] not in parties}
+        if missing:
+            table = self._events
+            parties.update(conn.execute(select(table.c.item_id, table.c.party).where(
+                table.c.item_id.in_(missing), table.c.version == 1)).all())
+        for row in rows:
+            if row["kind"] == CONFIDENTIAL_KIND:
+                row["party"] = parties.get(row["item_id"])
+
+
+# -- reading it ---------------------------------------------------------------------------------
+
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """The log's filters. `type` with a dot (`Task.Started`) is exact; without one (`Started`) it matches that
+    event of any kind. `since` is inclusive and `until` exclusive; both need an offset. `after` is the last
+    position already seen."""
+
+    actor: str | None = None
+    item_id: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    after: int = 0
+
+
+def audit_filter(*, actor_filter: str | None = None, item_id: str | None = None, type: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None, limit: int = 100,
+                 after: int = 0) -> AuditFilter:
+    """The filters, checked: ValidationFailed (422) names the first one that is wrong."""
+    if item_id is not None:
+        try:
+            item_id = str(UUID(item_id))
+        except ValueError:
+            raise ValidationFailed("item_id", f"item_id {item_id!r} is not an id (a UUID)") from None
+    if type is not None and type not in known_types() and type not in {t.split(".")[-1] for t in known_types()}:
+        raise ValidationFailed("type", f"no event type {type!r}; give one as `history` shows it (`Task.Started`) "
+                                       "or its last part (`Started`) for that event of any kind")
+    for name, instant in (("since", since), ("until", until)):
+        if instant is not None and instant.tzinfo is None:
+            raise ValidationFailed(name, f"{name} needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
+    if since is not None and until is not None and since > until:
+        raise ValidationFailed("until", "until is before since")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed("limit", f"limit must lie between 1 and {MAX_LIMIT}")
+    if after < 0:
+        raise ValidationFailed("after", "after is a position in the log: 0 or more")
+    return AuditFilter(actor_filter, item_id, type, since, until, limit, after)
+
+
+def read_audit_events(conn: Connection, transcoder: Transcoder, scope: AuditLogScope,
+                      wanted: AuditFilter) -> dict[str, Any]:
+    """A page of the log, oldest first: `{"events": [...], "next": position to pass as `after`, or None}`."""
+    table = audit_events
+    where = [table.c.position > wanted.after]
+    if wanted.actor is not None:
+        where.append(table.c.actor == wanted.actor)
+    if wanted.item_id is not None:
+        where.append(table.c.item_id == wanted.item_id)
+    if wanted.type is not None:
+        where.append((table.c.type if "." in wanted.type else table.c.name) == wanted.type)
+    if wanted.since is not None:
+        where.append(table.c.at >= _utc(wanted.since))
+    if wanted.until is not None:
+        where.append(table.c.at < _utc(wanted.until))
+    confidential = scope.support_requests
+    if confidential is None:
+        where.append(table.c.kind != CONFIDENTIAL_KIND)
+    elif confidential:
+        where.append(or_(table.c.kind != CONFIDENTIAL_KIND,
+                         and_(*(table.c[column] == value for column, value in confidential.items()))))
+    rows = conn.execute(select(table).where(*where).order_by(table.c.position).limit(wanted.limit + 1)).all()
+    more = len(rows) > wanted.limit
+    rows = rows[:wanted.limit]
+    return {"events": [_document(row, transcoder) for row in rows],
+            "next": rows[-1].position if more else None}
+
+
+def _document(row: Any, transcoder: Transcoder) -> dict[str, Any]:
+    return {"position": row.position, "kind": row.kind, "item_id": row.item_id, "collection": row.collection,
+            "version": row.version, "type": row.type, "at": _aware(row.at), "actor": row.actor,
+            "reason": row.reason, "data": transcoder.decode(row.data.encode()), "party": row.party}
+
+
+def _utc(instant: datetime) -> datetime:
+    # SQLite keeps the wall time it is given, and every stored instant is UTC: compare in UTC.
+    return instant.astimezone(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+@functools.cache
+def known_types() -> frozenset[str]:
+    """The qualnames of every event class the log can hold, for checking a `type` filter."""
+    found = set()
+    for owner in (*AGGREGATES.values(), User, Closures):
+        for attribute in dir(owner):
+            value = getattr(owner, attribute)
+            if (isinstance(value, type) and issubclass(value, Aggregate.Event) and value.__name__ != "Event"
+                    and value.__qualname__.startswith(owner.__name__ + ".")):
+                found.add(value.__qualname__)
+    return frozenset(found)
+
+
+def check_item_id(item_id: str) -> str:
+    """The id in its canonical form; ValueError if it is not a UUID."""
+    return str(UUID(item_id))
