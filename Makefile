@@ -27,10 +27,11 @@ serve: $(STAMP)  ## Serve without touching the data
 test: $(STAMP)  ## Install and run every test (PostgreSQL tests skip unless CI=true makes them mandatory)
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## Print the command-path and read-model benchmark figures (about 20 minutes)
+bench: $(STAMP)  ## Print every benchmark's figures: commands, read models, scheduler, audit (about 30 minutes)
 	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/read_models
 	$(BIN)/python bench/scheduler
+	$(BIN)/python bench/audit_verify.py
 
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) secretariat.db secretariat.db-* secretariat-secret.key

@@ -17,6 +17,7 @@ reporting the first position where they disagree.
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator, Sequence
+from uuid import UUID
 
 from sqlalchemy import BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, func, inspect, select
 
@@ -77,36 +78,88 @@ def verify_store(app: Any, engine: Engine, progress: Callable[[int], None] | Non
 
     The log's head is read first, then the seal's last position: stored events up to the later of
     the two are checked (one the seal lacks is reported), and events recorded after verification
-    began are left for the next one.
+    began are left for the next one. The events are read with SQL straight from the recorder's
+    table (see `stored_events`), as an outside tool would read them, from its lowest position if an
+    event was put below the first (SQLite takes any rowid).
     """
-    head = app.recorder.max_notification_id() or 0
-    with engine.connect() as conn:
-        sealed_to = (conn.execute(select(func.max(audit_chain.c.position))).scalar() or 0
-                     if inspect(conn).has_table(audit_chain.name) else 0)
-    return verify_entries(_stored(app, max(head, sealed_to), batch_size), _sealed(engine, sealed_to, batch_size),
-                          progress=progress)
+    with engine.connect() as events, engine.connect() as seals:
+        table, position = _events_table(app, events)
+        lowest, head = _rows(events, f"SELECT MIN({position}), MAX({position}) FROM {table}")[0]
+        sealed_to = (seals.execute(select(func.max(audit_chain.c.position))).scalar() or 0
+                     if inspect(seals).has_table(audit_chain.name) else 0)
+        first = 1 if lowest is None else min(lowest, 1)
+        return verify_entries(stored_events(app, events, max(head or 0, sealed_to), batch_size, first),
+                              _sealed(seals, sealed_to, batch_size), progress=progress)
 
 
-def _stored(app: Any, stop: int, batch_size: int) -> Iterator[Stored]:
-    start = 1
-    while start <= stop:
-        notifications = app.recorder.select_notifications(start, batch_size, stop=stop)
-        for n in notifications:
-            yield n.id, n.originator_id, n.originator_version, n.topic, n.state
-        if len(notifications) < batch_size:
-            return
-        start = notifications[-1].id + 1
+def stored_events(app: Any, conn: Connection, stop: int, batch_size: int = READ_BATCH,
+                  first: int = 1) -> Iterator[Stored]:
+    """The stored events from position `first` to `stop`, in order, read from the recorder's table.
+
+    The originator id is given in its canonical form, as the library reads it back (SQLite stores 32
+    hex digits, PostgreSQL a uuid); the state as the stored bytes (SQLite's CAST reads a value
+    written there as TEXT as its bytes, as an outside tool would).
+    """
+    table, position = _events_table(app, conn)
+    sqlite = conn.dialect.name == "sqlite"
+    columns = (f"{position}, {'originator_id' if sqlite else 'CAST(originator_id AS TEXT)'}, originator_version, "
+               f"topic, {'CAST(state AS BLOB)' if sqlite else 'state'}")
+    ids: dict[Any, str] = {}  # an item's events share its id: each is made canonical once
+    for rows in _batches(conn, columns, table, position, first, stop, batch_size):
+        for number, originator_id, version, topic, state in rows:
+            item = ids.get(originator_id) or ids.setdefault(originator_id, _canonical_id(originator_id))
+            yield number, item, version, topic, state
 
 
-def _sealed(engine: Engine, stop: int, batch_size: int) -> Iterator[Sealed]:
-    after = 0
-    c = audit_chain.c
-    while after < stop:
-        with engine.connect() as conn:
-            rows = conn.execute(select(c.position, c.hash, c.originator_id, c.version)
-                                .where(c.position > after, c.position <= stop)
-                                .order_by(c.position).limit(batch_size)).all()
+def _sealed(conn: Connection, stop: int, batch_size: int) -> Iterator[Sealed]:
+    for rows in _batches(conn, "position, hash, originator_id, version", audit_chain.name, "position", 1, stop,
+                         batch_size):
         yield from rows
-        if len(rows) < batch_size:
-            return
-        after = rows[-1][0]
+
+
+def _batches(conn: Connection, columns: str, table: str, position: str, first: int, stop: int,
+             size: int) -> Iterator[list[tuple]]:
+    """The rows of `table` from position `first` to `stop` in order, a range of `size` positions per query.
+
+    A range rather than `>= start ORDER BY ... LIMIT`: each query reads at most `size` rows whatever
+    the plan (on a PostgreSQL table without statistics yet, the LIMIT query sorted every row up to
+    `stop` each time). An empty range skips to the next stored position, so gaps cost one query each.
+    """
+    start, stop = int(first), int(stop)
+    while start <= stop:
+        rows = _rows(conn, f"SELECT {columns} FROM {table} WHERE {position} BETWEEN {start} AND "
+                           f"{min(start + size - 1, stop)} ORDER BY {position}")
+        if rows:
+            yield rows
+            start += size
+        else:
+            following = _rows(conn, f"SELECT MIN({position}) FROM {table} WHERE {position} >= {start}")[0][0]
+            start = stop + 1 if following is None else following
+
+
+def _events_table(app: Any, conn: Connection) -> tuple[str, str]:
+    """The recorder's events table (quoted, in its PostgreSQL schema) and its position column."""
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(app.recorder.events_table_name)
+    if conn.dialect.name == "sqlite":
+        return name, "rowid"
+    return f"{quote(app.recorder.datastore.schema)}.{name}", "notification_id"
+
+
+def _rows(conn: Connection, sql: str) -> list[tuple]:
+    """The rows of one query (its values written in it, all integers), by the driver's own cursor: for
+    100,000 events 0.27 s against SQLAlchemy's 0.35 s (its rows), on SQLite."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def _canonical_id(stored: Any) -> str:
+    """An originator id as the library reads it back (a UUID, in its canonical form); else as stored."""
+    try:
+        return str(UUID(stored))
+    except (TypeError, ValueError, AttributeError):
+        return str(stored)

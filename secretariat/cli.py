@@ -1,20 +1,18 @@
-"""The `secretariat` command: serve, demo, users."""
+"""The `secretariat` command: serve, demo, schedule, users, projections, deliveries, calendar (and audit)."""
 
 from __future__ import annotations
 
-import getpass
 from datetime import date, datetime
 from typing import Annotated, Optional
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from domain.actor import PARTIES, ROLES, Actor
+from domain.actor import PARTIES, ROLES
 from domain.errors import DomainError
-from secretariat.settings import Settings
+from secretariat.cli_audit import audit
+from secretariat.cli_common import cli_actor, console, load_settings, open_projections, open_service, run_on_service
 
 app = typer.Typer(help="Secretariat: event-sourced workflows for a convention secretariat.",
                   no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,38 +23,7 @@ app.add_typer(projections, name="projections")
 calendar_app = typer.Typer(help="The business calendar: show it, close and reopen days (every change is an audited "
                                 "event).", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
-console = Console(stderr=True)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as error:
-        for e in error.errors():
-            console.print(f"[red]SECRETARIAT_{str(e['loc'][0]).upper()}[/red]: {e['msg']}")
-        raise typer.Exit(2) from None
-
-
-def _service():
-    from secretariat.bootstrap import build_application
-
-    return build_application(_settings())
-
-
-def _projections():
-    from secretariat.bootstrap import build_application, build_projections, delivery_channels
-    from secretariat.settings import event_store_env
-
-    settings = _settings()
-    service = build_application(settings)
-    read_models, runner = build_projections(service, event_store_env(settings.database_url),
-                                            delivery_channels=list(delivery_channels(settings)))
-    return service, read_models, runner
-
-
-def _cli_actor() -> Actor:
-    """Whoever can run this command administers the store; their changes are recorded under their OS name."""
-    return Actor.system(f"cli:{getpass.getuser()}", "admin")
+app.add_typer(audit, name="audit")
 
 
 @app.command()
@@ -66,10 +33,10 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     """Run the HTTP API over the configured store."""
     import uvicorn
 
-    settings = _settings()
+    settings = load_settings()
     settings.token_key()  # make (or check) the key file once, before any worker starts
     # Likewise create the read models, or rebuild one whose definition changed, before any worker starts.
-    service, _read_models, runner = _projections()
+    service, _read_models, runner = open_projections()
     runner.engine.dispose()
     service.close()
     console.print(f"Secretariat on http://{host}:{port}  (store: {settings.database_url}; API docs at /docs)")
@@ -82,7 +49,7 @@ def demo():
     """Create the demo users and the demo data drawn from the founding texts (safe to run twice)."""
     from secretariat.demo import seed
 
-    created = seed(_service(), console=console)
+    created = seed(open_service(), console=console)
     console.print(f"Demo ready: {created} new records. Users sign in with password = username: "
                   "admin, sara, hana, erik, alba, milan, audrey.")
 
@@ -93,7 +60,7 @@ def project():
     import signal
     import threading
 
-    _service_, _read_models, runner = _projections()
+    _service_, _read_models, runner = open_projections()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -112,8 +79,8 @@ def schedule(tick: Annotated[Optional[float], typer.Option(help="Seconds between
 
     from secretariat.bootstrap import build_scheduler
 
-    settings = _settings()
-    service, read_models, runner = _projections()
+    settings = load_settings()
+    service, read_models, runner = open_projections()
     reminders = build_scheduler(settings, service, read_models, runner)
     if once:
         raised = reminders.tick()
@@ -140,7 +107,7 @@ def projections_status():
     """Each view's position, lag behind the log, and rows."""
     from sqlalchemy import func, select
 
-    _service_, _read_models, runner = _projections()
+    _service_, _read_models, runner = open_projections()
     head, positions = runner.head(), runner.positions()
     table = Table("view", "position", "head", "lag", "rows")
     with runner.engine.connect() as conn:
@@ -157,7 +124,7 @@ def projections_rebuild(name: Annotated[Optional[str], typer.Argument(help="The 
     """Rebuild views from the first event; the API keeps answering from the old rows until it commits."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    _service_, _read_models, runner = _projections()
+    _service_, _read_models, runner = open_projections()
     # All: every view that may be rebuilt (not the deliveries outbox: a rebuild would send everything again).
     chosen = [p for p in runner.projections if name == p.name or (name is None and getattr(p, "rebuildable", True))]
     if name and chosen and not getattr(chosen[0], "rebuildable", True):
@@ -189,7 +156,7 @@ def users_add(username: str,
     if len(password) < 10:
         console.print("[red]A password needs at least 10 characters.[/red]")
         raise typer.Exit(2)
-    _run(lambda s: s.register_user(username, password, role, party=party, email=email, actor=_cli_actor()),
+    run_on_service(lambda s: s.register_user(username, password, role, party=party, email=email, actor=cli_actor()),
          f"Added {username} ({', '.join(role)}).")
 
 
@@ -197,19 +164,19 @@ def users_add(username: str,
 def users_grant(username: str, role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}")],
                 party: Annotated[Optional[str], typer.Option(help="Party code, for the party role")] = None):
     """Grant a role to a user."""
-    _run(lambda s: s.grant_role(username, role, party=party, actor=_cli_actor()), f"Granted {role} to {username}.")
+    run_on_service(lambda s: s.grant_role(username, role, party=party, actor=cli_actor()), f"Granted {role} to {username}.")
 
 
 @users.command("revoke")
 def users_revoke(username: str, role: str):
     """Revoke a role from a user (takes effect on their next request)."""
-    _run(lambda s: s.revoke_role(username, role, actor=_cli_actor()), f"Revoked {role} from {username}.")
+    run_on_service(lambda s: s.revoke_role(username, role, actor=cli_actor()), f"Revoked {role} from {username}.")
 
 
 @users.command("show")
 def users_show(username: str):
     """Show a user's roles and Party."""
-    user = _run(lambda s: s.user(username))
+    user = run_on_service(lambda s: s.user(username))
     table = Table("username", "roles", "party", "email", "version")
     table.add_row(user.username, ", ".join(user.roles), user.party or "", user.email or "", str(user.version))
     Console().print(table)
@@ -220,7 +187,7 @@ def users_set_email(username: str, email: Annotated[str, typer.Argument(help="Wh
                                                                         "'-' for nowhere")]):
     """Set the address a user's reminders are e-mailed to."""
     address = None if email == "-" else email
-    _run(lambda s: s.change_email(username, address, actor=_cli_actor()),
+    run_on_service(lambda s: s.change_email(username, address, actor=cli_actor()),
          f"{username}'s reminders go to {address}." if address else f"{username}'s reminders are not e-mailed.")
 
 
@@ -236,7 +203,7 @@ def deliveries_list(status: Annotated[Optional[str], typer.Option(help="pending,
     """List deliveries, newest first."""
     from scheduler.outbox import Outbox
 
-    _service_, _read_models, runner = _projections()
+    _service_, _read_models, runner = open_projections()
     rows, total = Outbox(runner.engine, reader=runner.reader).list_deliveries(status=status, channel=channel,
                                                                                limit=limit)
     table = Table("id", "channel", "status", "tries", "reminder", "next try", "last error")
@@ -255,9 +222,9 @@ def deliveries_retry(delivery_id: str):
     """Put a failed (or recipient-less) delivery back in the queue, with a fresh round of tries."""
     from scheduler.outbox import Outbox
 
-    service, _read_models, runner = _projections()
+    service, _read_models, runner = open_projections()
     try:
-        Outbox(runner.engine).retry(delivery_id, now=service.clock(), by=_cli_actor().username)
+        Outbox(runner.engine).retry(delivery_id, now=service.clock(), by=cli_actor().username)
     except DomainError as error:
         console.print(f"[red]{error.detail}[/red]")
         raise typer.Exit(1) from None
@@ -267,7 +234,7 @@ def deliveries_retry(delivery_id: str):
 @calendar_app.command("show")
 def calendar_show(year: Annotated[Optional[int], typer.Option(help="Default: this year", min=1, max=9999)] = None):
     """List a year's weekdays off (public holidays, closures) and count its working days."""
-    service = _service()
+    service = open_service()
     calendar, closures = service.business_calendar(), {c.day: c for c in service.closures()}
     year = year or service.today().year
     holiday_name = getattr(calendar.holidays, "get", lambda _day: "")  # the holidays package names its days
@@ -284,7 +251,7 @@ def calendar_show(year: Annotated[Optional[int], typer.Option(help="Default: thi
         else:
             table.add_row(day.isoformat(), f"{day:%A}", f"public holiday: {holiday_name(day) or ''}")
     Console().print(table)
-    console.print(f"{year}: {working} working days (public holidays of {_settings().holiday_country})")
+    console.print(f"{year}: {working} working days (public holidays of {load_settings().holiday_country})")
 
 
 CalendarDay = Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], metavar="DAY", help="YYYY-MM-DD")]
@@ -294,70 +261,14 @@ CalendarDay = Annotated[datetime, typer.Argument(formats=["%Y-%m-%d"], metavar="
 def calendar_close(day: CalendarDay,
                    reason: Annotated[str, typer.Option(help="Why the Secretariat is closed (recorded)")]):
     """Close a working day: decision deadlines derived from now on skip it."""
-    _run(lambda s: s.close_day(day.date(), reason, actor=_cli_actor()), f"Closed {day:%A %Y-%m-%d}.")
+    run_on_service(lambda s: s.close_day(day.date(), reason, actor=cli_actor()), f"Closed {day:%A %Y-%m-%d}.")
 
 
 @calendar_app.command("reopen")
 def calendar_reopen(day: CalendarDay,
                     reason: Annotated[str, typer.Option(help="Why the day is open after all (recorded)")]):
     """Reopen a closed day: deadlines derived from now on count it again."""
-    _run(lambda s: s.reopen_day(day.date(), reason, actor=_cli_actor()), f"Reopened {day:%A %Y-%m-%d}.")
-
-
-audit = typer.Typer(help="The audit trail: replay an item's history, verify the hash chain.", no_args_is_help=True)
-app.add_typer(audit, name="audit")
-
-
-@audit.command("replay")
-def audit_replay(item_id: Annotated[str, typer.Argument(metavar="ID", help="The id of a mandate, task or support "
-                                                                           "request")]):
-    """Print an item's history as a timeline: version, time (SECRETARIAT_TIMEZONE), actor, event, state before ->
-    after, reason and data."""
-    from secretariat.audit_replay import find_history, print_timeline
-
-    service = _service()
-    found = find_history(service, item_id, Actor.system(f"cli:{getpass.getuser()}", "auditor"))
-    if found is None:
-        console.print(f"[red]No mandate, task or support request with id {escape(item_id)}.[/red]", soft_wrap=True)
-        raise typer.Exit(2)
-    print_timeline(Console(soft_wrap=True), found[0], item_id, found[1], service.tz)
-
-
-@audit.command("verify")
-def audit_verify(seal: Annotated[bool, typer.Option("--seal", help="First seal the events recorded since the last "
-                                                   "seal (what `serve` does continuously)")] = False):
-    """Recompute the hash chain from the stored events and compare it with the seal; exit code 1 when broken."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    import json
-
-    from projections.audit_chain import verify_store
-
-    service, _read_models, runner = _projections()
-    if seal:
-        runner.catch_up(next(p for p in runner.projections if p.name == "audit_chain"))
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("Verifying the audit chain", total=runner.head())
-        result = verify_store(service, runner.reader or runner.engine, progress=lambda n: progress.advance(task, n))
-    typer.echo(json.dumps(result))  # for scripts; the sentence below goes to stderr
-    if result["ok"]:
-        console.print(f"The audit chain holds: {result['events']} events, head {result['head']}.")
-        return
-    console.print(f"[red]The audit chain is broken at position {result['broken_at']}: {escape(result['reason'])} "
-                  f"({result['events']} events verified before it).[/red]")
-    raise typer.Exit(1)
-
-
-def _run(command, done: str = ""):
-    try:
-        result = command(_service())
-    except DomainError as error:
-        console.print(f"[red]{error.detail}[/red]")
-        raise typer.Exit(1) from None
-    if done:
-        console.print(done)
-    return result
+    run_on_service(lambda s: s.reopen_day(day.date(), reason, actor=cli_actor()), f"Reopened {day:%A %Y-%m-%d}.")
 
 
 def main() -> None:

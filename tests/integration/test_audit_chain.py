@@ -95,6 +95,16 @@ def test_a_payload_rewritten_with_the_same_meaning_still_verifies(service, runne
     assert _verify(service, runner)["ok"]
 
 
+def test_a_payload_that_is_not_json_is_found_and_one_stored_as_text_is_read_as_its_bytes(service, runner, store_env):
+    runner.catch_up(runner.projections[0])
+    if store_env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":  # a column may hold any type there
+        _tamper(runner.engine, service, "UPDATE {table} SET state = CAST(state AS TEXT) WHERE {position} = 3")
+        assert _verify(service, runner)["ok"]
+    _tamper(runner.engine, service, "UPDATE {table} SET state = :state WHERE {position} = 4", state=b"\xff{")
+    result = _verify(service, runner)
+    assert (result["ok"], result["broken_at"], result["events"]) == (False, 4, 3) and "not JSON" in result["reason"]
+
+
 def test_a_deleted_event_is_found_at_its_position(service, runner):
     runner.catch_up(runner.projections[0])
     _tamper(runner.engine, service, "DELETE FROM {table} WHERE {position} = 6")
@@ -131,6 +141,15 @@ def test_an_event_inserted_into_a_gap_is_found_at_its_position(service, runner):
             "state) VALUES (7, :id, 1, :topic, :state)", id=str(uuid4()), topic=seventh.topic, state=seventh.state)
     result = _verify(service, runner)
     assert (result["ok"], result["broken_at"]) == (False, 7) and "reordered or replaced" in result["reason"]
+
+
+def test_an_event_inserted_below_the_first_position_is_found(service, runner):
+    runner.catch_up(runner.projections[0])
+    first = service.recorder.select_notifications(1, 1)[0]
+    _tamper(runner.engine, service, "INSERT INTO {table} ({position}, originator_id, originator_version, topic, "
+            "state) VALUES (0, :id, 1, :topic, :state)", id=str(uuid4()), topic=first.topic, state=first.state)
+    result = _verify(service, runner)
+    assert (result["ok"], result["broken_at"], result["events"]) == (False, 0, 0) and "not sealed" in result["reason"]
 
 
 def test_two_swapped_events_are_found_at_the_first_of_them(service, runner):

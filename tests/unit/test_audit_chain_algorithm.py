@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 
-from projections.chain import GENESIS, canonical, entry_hash, verify_entries
+import pytest
+
+from projections.chain import GENESIS, NotCanonical, _quick, canonical, entry_hash, verify_entries
 
 ITEM = "6ba36e32-34f3-5c86-9dae-c11f660b68aa"
 STORED = ('{"timestamp": {"_type_":"datetime_iso","_data_":"2026-11-23T09:00:00+00:00"}, '
@@ -43,3 +46,44 @@ def test_verify_entries_reports_ok_and_the_head_or_the_first_broken_position():
     assert verify_entries(stored, sealed[:1])["broken_at"] == 2  # not sealed
     assert verify_entries([stored[0], (2, ITEM, 2, "x", b"not json")], sealed)["broken_at"] == 2
     assert verify_entries([], []) == {"ok": True, "events": 0, "head": GENESIS}
+
+
+# What the transcoder may write (json.dumps, ensure_ascii=False, keys in any order), made hard to canonicalise.
+TRICKY = {
+    "controls": "".join(map(chr, range(0x20))) + "\x7f\x80\x9f",
+    "quotes": 'a "b" \\ c / d',
+    "unicode": "é ü — \u2028 \u2029 \ufeff \ufffd \uffff 😀 \U0010ffff",
+    "keys": {"z": 1, "Z": 2, "é": 3, "": 4, "a\x00": 5, "a": 6, "\ufffd": 7, "😀": 8, "\uffff": 9, "\U00010000": 10},
+    "integers": [0, -1, 2**53 + 1, 2**63 - 1, 2**64 - 1, -(2**63)],
+    "nested": [[], {}, [{"b": [True, False, None]}], {"a": {"c": {"b": "x"}}}],
+}
+
+
+@pytest.mark.parametrize("stored", [
+    json.dumps(TRICKY, ensure_ascii=False, separators=(",", ":")).encode(),
+    json.dumps(TRICKY, ensure_ascii=True, indent=1).encode(),  # \uXXXX escapes and spacing: the same meaning
+    STORED,
+    rb'{"s":"\/ \u00e9 \ud83d\ude00 \u001F","timestamp":{"_data_":"2026-11-23T09:00:00+00:00"}}',
+])
+def test_the_quick_canonical_payload_is_byte_for_byte_the_documented_one(stored):
+    assert _quick(stored) == canonical(stored)
+
+
+def test_where_orjson_writes_other_bytes_the_documented_form_decides():
+    """Floats and integers wider than 64 bits (which the transcoder does not write) come out otherwise from
+    orjson; an entry sealed by the documented form still verifies, as an outside tool would find."""
+    for stored in (b'{"n":1e-5}', b'{"n":18446744073709551616}', b'{"n":NaN}', b"[" * 300 + b"]" * 300):
+        assert _quick(stored) != canonical(stored)
+        entry = (1, ITEM, 1, "domain.task:Task.Created", stored)
+        digest = entry_hash(GENESIS, *entry)
+        assert verify_entries([entry], [(1, digest, ITEM, 1)]) == {"ok": True, "events": 1, "head": digest}
+
+
+def test_a_payload_without_a_canonical_form_is_reported_not_raised():
+    for stored in (b'{"s":"\\ud800"}', b'{"s":"\xed\xa0\x80"}', b"\xff", b"[" * 100_000 + b"]" * 100_000):
+        with pytest.raises(NotCanonical):
+            canonical(stored)
+        result = verify_entries([(1, ITEM, 1, "x", stored)], [(1, FIRST, ITEM, 1)])
+        assert (result["ok"], result["broken_at"]) == (False, 1) and "not JSON" in result["reason"]
+    result = verify_entries([(1, ITEM, "one", "x", STORED)], [(1, FIRST, ITEM, 1)])  # a version stored as text
+    assert (result["ok"], result["broken_at"]) == (False, 1) and "cannot be read" in result["reason"]

@@ -1,0 +1,309 @@
+"""Audit export bundles: their format, and their check with nothing but the bundle (no settings, no database).
+
+Only the standard library, `cryptography` and the chain's pure algorithm (projections.chain) are
+imported here, so `secretariat audit verify-export` runs on an auditor's machine without a store.
+
+A bundle is a zip holding:
+
+events.jsonl
+    One line per included stored event, in log order: `{"position": 5, "originator_id": "<uuid>",
+    "version": 1, "topic": "domain.task:Task.Started", "state": "<the stored payload>"}`, where
+    `state` is the stored JSON text exactly as stored (its UTF-8 bytes are what the chain hashes).
+chain.jsonl
+    The sealed entry of each line of events.jsonl, line for line: `{"position": 5, "seq": 5,
+    "previous": "<the hash of the entry before it>", "hash": "<this entry's hash>"}`; `seq` is the
+    entry's number in the chain (1 for the first), `previous` is 64 zeros for the first.
+checkpoint.json
+    A signed checkpoint of the head the bundle ends at (see secretariat.audit_signing) with an
+    `export` member: `{"format": "secretariat-audit-export/1", "events": <lines>, "filter": {"item",
+    "since", "until"} (null when not filtered), "events_sha256", "chain_sha256"}`: the SHA-256 of
+    the two files as they are in the zip, so the signature covers every byte of them.
+public_key.pem
+    The public key that signed the checkpoint.
+README.md
+    This format, and how to check a bundle by hand.
+
+The check (verify_bundle): the checkpoint's signature with the bundled key (or the one the auditor
+pins), then line by line: the event and the entry are at the same position, positions and entry
+numbers increase, each entry's hash recomputes from its `previous` and the event, an entry that
+follows the one before it in the chain (seq + 1) has that entry's hash as `previous` and the first
+entry has 64 zeros, each event matches the filter, and an entry numbered as the head is the signed
+head; then the line count and both files' SHA-256 against the signed ones. A full export (no filter)
+must also hold every entry from the first to the signed head, with no gap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from datetime import datetime, timezone
+from itertools import zip_longest
+from pathlib import Path
+from typing import Any, Callable
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from projections.chain import GENESIS, NotCanonical, canonical, entry_hash
+from secretariat.audit_signing import KeyProblem, checkpoint_problem, public_raw, read_public_key
+
+BUNDLE_FORMAT = "secretariat-audit-export/1"
+EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY, README = ("events.jsonl", "chain.jsonl", "checkpoint.json", "public_key.pem",
+                                                 "README.md")
+_HEX = re.compile("[0-9a-f]{64}")
+_decode = json.JSONDecoder().decode
+_string = json.encoder.encode_basestring  # a JSON string, non-ASCII as itself
+
+
+def event_line(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
+    # As json.dumps(..., ensure_ascii=False, separators=(",", ":")) writes it, with the C string encoder directly.
+    return (f'{{"position":{int(position)},"originator_id":{_string(str(originator_id))},"version":{int(version)},'
+            f'"topic":{_string(topic)},"state":{_string(state.decode("utf-8"))}}}\n').encode("utf-8")
+
+
+def chain_line(position: int, seq: int, previous: str, digest: str) -> bytes:
+    return (f'{{"position":{position},"seq":{seq},"previous":"{previous}","hash":"{digest}"}}\n').encode("ascii")
+
+
+def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 instant; one without an offset is taken as UTC. None when it is not one."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _is_hash(value: Any) -> bool:
+    return type(value) is str and _HEX.fullmatch(value) is not None
+
+
+def _fields(line: bytes, names: dict[str, type]) -> dict[str, Any] | None:
+    try:
+        doc = _decode(line.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError too
+        return None
+    if type(doc) is not dict:
+        return None
+    for name, kind in names.items():
+        if type(doc.get(name)) is not kind:  # so no bool for an int
+            return None
+    return doc
+
+
+_EVENT = {"position": int, "originator_id": str, "version": int, "topic": str, "state": str}
+_ENTRY = {"position": int, "seq": int, "previous": str, "hash": str}
+
+
+def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
+                  progress: Callable[[int], None] | None = None, every: int = 10_000) -> dict[str, Any]:
+    """Check an export bundle from its contents alone (see the module's text).
+
+    `trusted`: the public key the auditor trusts; None trusts the bundled one (on first use).
+    Returns {"ok": True, "events", "full", "position", "length", "head", "time", "filter", "public_key",
+    "key"} or {"ok": False, "events": <lines checked before the problem>, "at": where, "problem": why}.
+    """
+    checked = 0
+
+    def refused(problem: str, at: str) -> dict[str, Any]:
+        return {"ok": False, "events": checked, "at": at, "problem": problem}
+
+    try:
+        bundle = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        return refused(f"not a readable zip bundle: {error}", str(path))
+    with bundle:
+        names = set(bundle.namelist())
+        missing = [name for name in (EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY) if name not in names]
+        if missing:
+            return refused(f"the bundle lacks {', '.join(missing)}", str(path))
+        try:
+            checkpoint = json.loads(bundle.read(CHECKPOINT))
+        except ValueError as error:
+            return refused(f"not JSON: {error}", CHECKPOINT)
+        try:
+            bundled = read_public_key(bundle.read(PUBLIC_KEY))
+        except KeyProblem as error:
+            return refused(str(error), PUBLIC_KEY)
+        if trusted is not None and public_raw(trusted) != public_raw(bundled):
+            return refused(f"the bundled key {public_raw(bundled)} is not the trusted key {public_raw(trusted)}",
+                           PUBLIC_KEY)
+        problem = checkpoint_problem(checkpoint, bundled)
+        if problem:
+            return refused(problem + " (or public_key.pem was replaced)", CHECKPOINT)
+        export = checkpoint.get("export")
+        wanted = export.get("filter") if isinstance(export, dict) else None
+        if (not isinstance(export, dict) or export.get("format") != BUNDLE_FORMAT or not isinstance(wanted, dict)
+                or not isinstance(export.get("events"), int) or not _is_hash(export.get("events_sha256"))
+                or not _is_hash(export.get("chain_sha256"))):
+            return refused(f"the checkpoint has no valid {BUNDLE_FORMAT} export member", CHECKPOINT)
+        item, since, until = wanted.get("item"), parse_time(wanted.get("since")), parse_time(wanted.get("until"))
+        full = item is None and wanted.get("since") is None and wanted.get("until") is None
+        head_position, head, length = checkpoint["position"], checkpoint["hash"], checkpoint["length"]
+
+        events_digest, chain_digest = hashlib.sha256(), hashlib.sha256()
+        last: dict[str, Any] | None = None
+        with io.BufferedReader(bundle.open(EVENTS), 1 << 20) as events_file, \
+                io.BufferedReader(bundle.open(CHAIN), 1 << 20) as chain_file:
+            for number, (event_raw, entry_raw) in enumerate(zip_longest(events_file, chain_file), 1):
+                if event_raw is None:
+                    return refused(f"chain.jsonl has more lines than events.jsonl", f"{CHAIN} line {number}")
+                if entry_raw is None:
+                    return refused(f"events.jsonl has more lines than chain.jsonl", f"{EVENTS} line {number}")
+                events_digest.update(event_raw)
+                chain_digest.update(entry_raw)
+                event, entry = _fields(event_raw, _EVENT), _fields(entry_raw, _ENTRY)
+                if event is None:
+                    return refused("not an event line (position, originator_id, version, topic, state)",
+                                   f"{EVENTS} line {number}")
+                if entry is None or not _is_hash(entry["previous"]) or not _is_hash(entry["hash"]):
+                    return refused("not a chain entry line (position, seq, previous, hash)", f"{CHAIN} line {number}")
+                position, seq = entry["position"], entry["seq"]
+                at = f"line {number} (position {position})"
+                if event["position"] != position:
+                    return refused(f"events.jsonl has position {event['position']} where chain.jsonl has "
+                                   f"{position}: a line was dropped, added or moved", f"line {number}")
+                if last is not None and (position <= last["position"] or seq <= last["seq"]):
+                    return refused(f"position {position} (entry {seq}) comes after position {last['position']} "
+                                   f"(entry {last['seq']}): lines were moved", at)
+                expected = last["seq"] + 1 if last is not None else 1
+                if full and seq != expected:
+                    return refused(f"entry {seq} where entry {expected} should be: an entry of this full "
+                                   f"export is missing or out of place", at)
+                if seq == 1 and entry["previous"] != GENESIS:
+                    return refused("the chain's first entry does not start from 64 zeros", at)
+                if last is not None and seq == last["seq"] + 1 and entry["previous"] != last["hash"]:
+                    return refused(f"entry {seq} does not link to entry {last['seq']} before it (its previous "
+                                   f"hash is not that entry's hash)", at)
+                try:
+                    state = event["state"].encode("utf-8")
+                    computed = entry_hash(entry["previous"], position, event["originator_id"], event["version"],
+                                          event["topic"], state)
+                except (NotCanonical, UnicodeEncodeError) as error:
+                    return refused(f"the event's state: {error}", at)
+                if computed != entry["hash"]:
+                    return refused(f"the event does not match its chain entry: recomputed {computed}, "
+                                   f"chain.jsonl says {entry['hash']} (the event or the entry was changed)", at)
+                if item is not None and event["originator_id"] != item:
+                    return refused(f"an event of {event['originator_id']} in an export of {item}", at)
+                if since is not None or until is not None:
+                    moment = parse_time(canonical(state)[1])
+                    if moment is None or (since and moment < since) or (until and moment >= until):
+                        return refused("an event outside the exported time range", at)
+                if position > head_position or seq > length:
+                    return refused(f"an entry beyond the signed head (position {head_position}, entry {length})", at)
+                if seq == length and (position != head_position or entry["hash"] != head):
+                    return refused(f"entry {seq} is not the signed head {head} at position {head_position}", at)
+                last = {"position": position, "seq": seq, "hash": entry["hash"]}
+                checked += 1
+                if progress and checked % every == 0:
+                    progress(every)
+        if progress and checked % every:
+            progress(checked % every)
+        if checked != export["events"]:
+            return refused(f"the bundle holds {checked} events, the checkpoint signs {export['events']}: lines "
+                           f"were dropped or added", EVENTS)
+        for name, digest, signed in ((EVENTS, events_digest, "events_sha256"), (CHAIN, chain_digest, "chain_sha256")):
+            if digest.hexdigest() != export[signed]:
+                return refused(f"{name} is not the file that was signed: its SHA-256 is {digest.hexdigest()}, "
+                               f"the checkpoint signs {export[signed]}", name)
+        if full and (last is None or last["seq"] != length or last["hash"] != head):
+            return refused(f"the full export does not end at the signed head (entry {length}, {head})", CHAIN)
+    return {"ok": True, "events": checked, "full": full, "position": head_position, "length": length, "head": head,
+            "time": checkpoint["time"], "filter": wanted, "public_key": public_raw(bundled),
+            "key": "pinned" if trusted is not None else "bundled (trusted on first use)"}
+
+
+def readme(checkpoint: dict[str, Any]) -> str:
+    """The README.md of a bundle whose checkpoint is `checkpoint`."""
+    export = checkpoint["export"]
+    wanted = export["filter"]
+    full = all(value is None for value in wanted.values())
+    scope = ("every event of the log up to the head (a full export)" if full else
+             "the events " + ", ".join(f"{name} {value}" for name, value in
+                                       (("of item", wanted["item"]), ("at or after", wanted["since"]),
+                                        ("before", wanted["until"])) if value is not None)
+             + " up to the head (a subset)")
+    return _README.format(scope=scope, events=export["events"], position=checkpoint["position"],
+                          length=checkpoint["length"], head=checkpoint["hash"], time=checkpoint["time"],
+                          key=checkpoint["public_key"])
+
+
+_README = """\
+# Secretariat audit export
+
+This bundle holds {scope}: {events} events. The chain's head it ends at, signed {time}:
+entry {length} at position {position} of the notification log, hash `{head}`, signed by the Ed25519 key
+`{key}` (base64 of its 32 raw bytes; `public_key.pem` is the same key).
+
+Check it with `secretariat audit verify-export THIS.zip [--public-key TRUSTED.pem]` (needs no database), or by
+hand as below. Without `--public-key` the bundled key is trusted on first use: compare it with the key the
+Secretariat published (`secretariat audit public-key`).
+
+## Files
+
+- `events.jsonl`: one stored event per line, in log order:
+  `{{"position", "originator_id", "version", "topic", "state"}}`; `state` is the stored JSON text, exactly as
+  stored.
+- `chain.jsonl`: the sealed chain entry of each event, line for line: `{{"position", "seq", "previous", "hash"}}`;
+  `seq` numbers the entries from 1, `previous` is the hash of entry `seq - 1` (64 zeros for entry 1).
+- `checkpoint.json`: the head, signed. Its `export` member gives the number of lines, the filter, and the SHA-256
+  of `events.jsonl` and `chain.jsonl`, so the signature covers every byte of both.
+- `public_key.pem`: the signing key's public key.
+
+## The entry hash
+
+Lower-case hex SHA-256 over seven fields, each framed as its length in bytes (8-byte unsigned big-endian)
+followed by the bytes: (1) `previous` as 64 ASCII hex characters, (2) the position, ASCII decimal, (3) the
+originator id, (4) the version, ASCII decimal, (5) the topic, UTF-8, (6) the time: `state["timestamp"]["_data_"]`
+or the empty string, UTF-8, (7) the canonical payload: `state` parsed and written again with sorted keys, no
+whitespace, non-ASCII characters as themselves, UTF-8.
+
+```python
+import hashlib, json, struct
+
+def field(b): return struct.pack(">Q", len(b)) + b
+
+def entry_hash(previous, event):
+    payload = json.loads(event["state"])
+    time = (payload.get("timestamp") or {{}}).get("_data_", "")
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(b"".join(field(x) for x in (
+        previous.encode(), str(event["position"]).encode(), event["originator_id"].encode(),
+        str(event["version"]).encode(), event["topic"].encode(), time.encode(), canonical))).hexdigest()
+
+with open("events.jsonl", "rb") as events, open("chain.jsonl", "rb") as chain:
+    last = None
+    for e, c in zip(map(json.loads, events), map(json.loads, chain)):
+        assert e["position"] == c["position"] and entry_hash(c["previous"], e) == c["hash"]
+        if last and c["seq"] == last["seq"] + 1:
+            assert c["previous"] == last["hash"]
+        last = c
+```
+
+The signature: Ed25519 over `checkpoint.json` without its `signature` member, as canonical JSON (sorted keys, no
+whitespace), e.g. with jq and OpenSSL 3:
+
+    jq -cjS 'del(.signature)' checkpoint.json > signed.bin
+    jq -rj .signature checkpoint.json | base64 -d > signature.bin
+    openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in signed.bin -sigfile signature.bin
+
+and `sha256sum events.jsonl chain.jsonl` must print the checkpoint's `events_sha256` and `chain_sha256`.
+
+## What it proves
+
+A full export: every entry recomputes from the events, from 64 zeros to the signed head, so the bundle is the
+whole log as sealed; a changed, dropped, added or reordered event or entry breaks a hash or a link. A checkpoint
+handed over earlier (position p, hash h) is proven by the entry at position p in `chain.jsonl` having hash h.
+
+A subset (an item, a time range): each event recomputes to its entry's hash from the stated previous hash, and
+consecutive entries link; the signature proves that the key's holder issued exactly these lines with this head.
+It does not prove by itself that the stated previous hashes are genuine where the entry before is not included,
+so not that these events are in the chain that ends at the signed head (the link runs through events left out);
+nor that no event of the item or range was left out. Check that against a full export of the same head (its
+`chain.jsonl` must hold the same lines) or with `secretariat audit verify-checkpoint` on the store.
+"""
