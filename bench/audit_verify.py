@@ -1,4 +1,4 @@
-"""Audit chain: how fast the log is sealed and verified, over 100,000 events on SQLite (and PostgreSQL).
+"""Audit chain: how fast the log is sealed, verified and exported, over 100,000 events on SQLite (and PostgreSQL).
 
     .venv/bin/python bench/audit_verify.py [--events 100000] [--runs 3] [--skip-postgres]
 
@@ -6,7 +6,8 @@ The SQLite history is the read-model benchmark's (bench/read_models/stores.py): 
 once and kept in its cache folder, so both benchmarks share it. PostgreSQL gets a copy of the same
 stored events (COPY into a fresh schema), which is quicker than making it again by commands; it is
 measured before any ANALYZE, so its planner has no statistics yet. Each store is sealed once by the
-audit chain projection alone, then verified `--runs` times (median reported). Prints figures;
+audit chain projection alone, then verified `--runs` times (median reported), then exported whole
+as `secretariat audit export` does and the bundle checked as `verify-export` does. Prints figures;
 asserts nothing on timing (the goal is 50,000 events/s on SQLite).
 """
 
@@ -31,6 +32,9 @@ from workload import Clock  # noqa: E402
 from projections.audit_chain import AuditChainProjection, verify_store  # noqa: E402
 from projections.database import engine_for  # noqa: E402
 from projections.runner import ProjectionRunner  # noqa: E402
+from secretariat.audit_bundle import verify_bundle  # noqa: E402
+from secretariat.audit_export import write_bundle  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 
 def measure(name: str, env: dict[str, str], runs: int) -> list[str]:
@@ -53,12 +57,32 @@ def measure(name: str, env: dict[str, str], runs: int) -> list[str]:
             if not result["ok"]:
                 raise RuntimeError(f"the chain does not verify: {result}")
         median = statistics.median(times)
+        export_seconds, size, check_seconds = export_and_check(service, runner.reader)
+        log(f"    {name}: exported in {export_seconds:.2f} s ({size / 1e6:.1f} MB), checked offline in "
+            f"{check_seconds:.2f} s")
         return [name, f"{result['events']:,}", f"{sealed / seal_seconds:,.0f}" if sealed else "-",
-                f"{median:.2f}", f"{result['events'] / median:,.0f}"]
+                f"{median:.2f}", f"{result['events'] / median:,.0f}", f"{export_seconds:.2f}", f"{size / 1e6:.1f}",
+                f"{check_seconds:.2f}"]
     finally:
         runner.engine.dispose()
         runner.reader.dispose()
         service.close()
+
+
+def export_and_check(service, engine) -> tuple[float, int, float]:
+    """`secretariat audit export` of the whole log, then `verify-export` of the bundle: seconds, bytes, seconds."""
+    with tempfile.TemporaryDirectory(prefix="secretariat-bench-export-") as folder:
+        bundle = Path(folder) / "audit.zip"
+        key = Ed25519PrivateKey.generate()
+        began = time.perf_counter()
+        write_bundle(service, engine, bundle, key)
+        export_seconds = time.perf_counter() - began
+        began = time.perf_counter()
+        checked = verify_bundle(bundle)
+        check_seconds = time.perf_counter() - began
+        if not checked["ok"]:
+            raise RuntimeError(f"the bundle does not verify: {checked}")
+        return export_seconds, bundle.stat().st_size, check_seconds
 
 
 @contextmanager
@@ -109,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                 log("PostgreSQL: copying the same events ...")
                 with postgres_copy_of(env) as pg_env:
                     rows.append(measure("PostgreSQL", pg_env, args.runs))
-    print(table(["store", "events", "sealed/s", "verify s (median)", "verified/s"], rows))
+    print(table(["store", "events", "sealed/s", "verify s (median)", "verified/s", "export s", "bundle MB",
+                 "verify-export s"], rows))
     return 0
 
 
