@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.rendering import JSON
-from domain.errors import Forbidden
+from domain.audit_log import refuse_unless_auditing
 from projections.audit_chain import verify_store
 
 router = APIRouter(tags=["Audit"])
@@ -57,13 +57,9 @@ def audit_events(actor: CurrentActor, read_models: ReadModelsDep,
 
 # -- the hash chain's verification -----------------------------------------------------------------
 
-AUDIT_VERIFIERS = ("auditor", "head")
-
-
 @router.get("/audit/verify")
 def audit_verify(actor: CurrentActor, service: Service, runner: RunnerDep):
     """Recompute the hash chain from the stored events and compare it with the seal (auditor, head)."""
-    if not any(actor.has_role(role) for role in AUDIT_VERIFIERS):
-        raise Forbidden(f"verifying the audit chain needs one of: {', '.join(AUDIT_VERIFIERS)}")
+    refuse_unless_auditing(actor, "verifying the audit chain")
     runner.wait_for(runner.head(), timeout=5.0)  # events recorded just now are sealed, not reported unsealed
     return JSON(verify_store(service, runner.reader or runner.engine))

@@ -28,8 +28,13 @@ class AuditLogScope:
     support_requests: dict[str, str] | None
 
 
+def refuse_unless_auditing(actor: Actor, what: str = "reading the audit log") -> None:
+    """Forbidden unless the actor holds an audit-log role (reading the log, verifying its chain)."""
+    if not any(actor.has_role(role) for role in AUDIT_LOG_READERS):
+        raise Forbidden(f"{what} needs one of: {', '.join(AUDIT_LOG_READERS)}")
+
+
 def audit_log_scope(actor: Actor, support_requests: Workflow = SUPPORT_REQUESTS) -> AuditLogScope:
     """The actor's scope of the audit log; Forbidden without an audit-log role."""
-    if not any(actor.has_role(role) for role in AUDIT_LOG_READERS):
-        raise Forbidden(f"reading the audit log needs one of: {', '.join(AUDIT_LOG_READERS)}")
+    refuse_unless_auditing(actor)
     return AuditLogScope(support_requests.read_scope(actor))

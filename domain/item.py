@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.actor import SCHEDULER, Actor
 from domain.errors import Forbidden, InvalidTransition, NotFound
-from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due
+from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
 from domain.workflow import Action, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
@@ -40,6 +40,10 @@ class WorkflowItem(Aggregate):
             item.fields.update(self.data)
             if action.target is not None:
                 item.state = action.target
+            if item.fields.get("reminders"):  # a deadline this action moved starts a fresh ladder
+                moved = superseded(item.fields["reminders"], {d["kind"]: d["due"] for d in item.own_deadlines()})
+                if moved is not None:
+                    item.fields["reminders"] = moved
 
     class Created(Event, Aggregate.Created):
         def apply(self, item: "WorkflowItem") -> None:
@@ -129,7 +133,7 @@ class WorkflowItem(Aggregate):
             rung = rung_due(line["due"], line["last_reminder"], up_to) if line["open"] else None
             if rung is None:
                 continue
-            reminder = {"reminder_id": str(reminder_id(self.id, line["kind"], line["due"], rung.name)),
+            reminder = {"reminder_id": str(reminder_id(self.id, self.version + 1)),  # the version of its event
                         "deadline": line["kind"], "due": line["due"], "rung": rung.name,
                         "instant": clock.instant(line["due"], rung),
                         "addressed_to": [HEAD] if rung.escalates else line["addressed_to"], "title": self.title}

@@ -79,12 +79,23 @@ def rung_due(due: date, last: str | None, up_to: date) -> Rung | None:
     return due_now[-1] if due_now else None
 
 
-def reminder_id(item_id: UUID | str, deadline: str, due: date, rung: str) -> UUID:
-    """One id per item, deadline, due date and rung: the same reminder can never be two."""
-    return uuid5(NAMESPACE_URL, f"secretariat:reminder:{item_id}:{deadline}:{due.isoformat()}:{rung}")
+def reminder_id(item_id: UUID | str, version: int) -> UUID:
+    """A reminder's id: its event's item and version, so it is the same for every process that reads it,
+    and a ladder that comes back to an earlier date (D1, D2, D1 again) never repeats an id."""
+    return uuid5(NAMESPACE_URL, f"secretariat:reminder:{item_id}:{version}")
 
 
 def ladder_position(reminders: Iterable[Mapping[str, Any]], deadline: str, due: date) -> str | None:
     """The last rung raised on the deadline's current ladder; a deadline that moved starts afresh."""
-    raised = [RUNG_NAMES.index(r["rung"]) for r in reminders if r["deadline"] == deadline and r["due"] == due]
+    raised = [RUNG_NAMES.index(r["rung"]) for r in reminders
+              if r["deadline"] == deadline and r["due"] == due and not r.get("superseded")]
     return RUNG_NAMES[max(raised)] if raised else None
+
+
+def superseded(reminders: Mapping[str, Mapping[str, Any]], dues: Mapping[str, date]) -> dict[str, Any] | None:
+    """The reminders with those of moved (or gone) deadlines marked superseded (None if none changed):
+    a deadline moved to D2 and back to D1 starts a fresh ladder on D1, as any move does."""
+    moved = {key for key, r in reminders.items() if not r.get("superseded") and dues.get(r["deadline"]) != r["due"]}
+    if not moved:
+        return None
+    return {key: ({**r, "superseded": True} if key in moved else r) for key, r in reminders.items()}

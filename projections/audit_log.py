@@ -238,7 +238,3 @@ def known_types() -> frozenset[str]:
                 found.add(value.__qualname__)
     return frozenset(found)
 
-
-def check_item_id(item_id: str) -> str:
-    """The id in its canonical form; ValueError if it is not a UUID."""
-    return str(UUID(item_id))

@@ -16,6 +16,11 @@ Time
     The event's own timestamp as stored in the payload: the string `state["timestamp"]["_data_"]`
     (ISO 8601, e.g. `2026-11-23T09:00:00+00:00`); the empty string if the payload has none.
 
+Payload digest
+    The lower-case hex SHA-256 of the canonical payload: 64 ASCII characters. The chain commits to
+    the payload through it, so an export may leave a payload out (a user's password hash: see
+    secretariat.audit_bundle) and give only its digest and time, and the entry still recomputes.
+
 Entry hash
     Lower-case hex SHA-256 over seven fields, in this order, each framed as its length in bytes
     (8-byte unsigned big-endian) followed by the bytes themselves, so that no two different
@@ -28,7 +33,13 @@ Entry hash
     4. the originator version, ASCII decimal,
     5. the topic (the event's type, e.g. `domain.task:Task.Started`), UTF-8,
     6. the time (above), UTF-8,
-    7. the canonical payload (above).
+    7. the payload digest (above), as its 64 ASCII hex characters (so this field's length is
+       always 64), not the payload itself.
+
+    In Python, with `field = lambda b: struct.pack(">Q", len(b)) + b`:
+    `sha256(b"".join(map(field, (previous.encode(), b"%d" % position, str(originator_id).encode(),
+    b"%d" % version, topic.encode(), time.encode(), sha256(canonical).hexdigest().encode()))))
+    .hexdigest()`.
 
 The chain's head is the last entry's hash; its length is the number of entries.
 """
@@ -78,7 +89,8 @@ def _quick(state: bytes) -> tuple[bytes, str] | None:
     The bytes are the documented ones for everything the transcoder writes (objects, strings,
     booleans, null, 64-bit integers: the unit tests compare both on tricky strings), not for floats
     or wider integers (`1e-05` is `0.00001` there). So only verification uses it, and an entry whose
-    quick hash is not the sealed one is hashed again by `canonical` before it counts as broken.
+    quick hash is not the sealed one is hashed again from the documented form (`entry_hash`) before it
+    counts as broken.
     """
     try:
         payload = orjson.loads(state)
@@ -87,18 +99,31 @@ def _quick(state: bytes) -> tuple[bytes, str] | None:
         return None
 
 
-def _hash(previous: str, position: int, originator_id: Any, version: int, topic: str, payload: bytes,
-          time: str) -> str:
+def entry_hash_of(previous: str, position: int, originator_id: Any, version: int, topic: str, time: str,
+                  payload_sha256: str) -> str:
+    """The hash of one entry from its payload's digest and time (see the module's text): what an export's
+    redacted line gives instead of the payload."""
     # Each field framed as its length (8 bytes, big-endian) and its bytes; written out, as this runs per event.
     a, b, c, d = previous.encode("ascii"), b"%d" % position, str(originator_id).encode("ascii"), b"%d" % version
-    e, f = topic.encode("utf-8"), time.encode("utf-8")
+    e, f, g = topic.encode("utf-8"), time.encode("utf-8"), payload_sha256.encode("ascii")
     return sha256(b"".join((_length(len(a)), a, _length(len(b)), b, _length(len(c)), c, _length(len(d)), d,
-                            _length(len(e)), e, _length(len(f)), f, _length(len(payload)), payload))).hexdigest()
+                            _length(len(e)), e, _length(len(f)), f, _length(len(g)), g))).hexdigest()
+
+
+def read_payload(state: bytes) -> tuple[Any, str, str]:
+    """The stored `state` bytes parsed, with the SHA-256 (hex) of their canonical payload and the event's time."""
+    try:
+        payload = _loads(state.decode("utf-8"))
+        # Encoding may fail too: a lone surrogate escape (`"\ud800"`) parses but is not UTF-8.
+        return payload, sha256(_dumps(payload).encode("utf-8")).hexdigest(), _time(payload)
+    except (ValueError, UnicodeError, RecursionError) as error:
+        raise NotCanonical(f"the stored payload is not JSON: {error}") from None
 
 
 def entry_hash(previous: str, position: int, originator_id: Any, version: int, topic: str, state: bytes) -> str:
     """The hash of one entry (see the module's text); `state` is the stored bytes, not yet canonical."""
-    return _hash(previous, position, originator_id, version, topic, *canonical(state))
+    _payload, digest, time = read_payload(state)
+    return entry_hash_of(previous, position, originator_id, version, topic, time, digest)
 
 
 # One stored event: (position, originator_id, originator_version, topic, state bytes).
@@ -141,7 +166,8 @@ def verify_entries(stored: Iterable[Stored], sealed: Iterable[Sealed],
                                     f"after the last seal)")
         try:
             quick = _quick(state)
-            computed = quick and _hash(previous, position, originator_id, version, topic, *quick)
+            computed = quick and entry_hash_of(previous, position, originator_id, version, topic, quick[1],
+                                               sha256(quick[0]).hexdigest())
             if computed != seal[1]:  # the documented form decides (see _quick)
                 computed = entry_hash(previous, position, originator_id, version, topic, state)
         except NotCanonical as error:

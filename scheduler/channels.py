@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ import httpx
 RUNG_WORDS = {"upcoming": "Coming up", "due_soon": "Due tomorrow", "overdue": "Overdue",
               "escalated": "Escalated: still overdue"}
 SEND_TIMEOUT_SECONDS = 10.0  # well inside the worker's lease, so a slow receiver cannot outlive our claim
+# Runs of whitespace (line breaks, tabs, U+2028...) and control characters: a header is one line, and
+# EmailMessage refuses a line break in one (ValueError on every try, until the delivery is failed).
+_NOT_ONE_LINE = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 
 
 class DeliveryFailed(Exception):
@@ -118,7 +122,8 @@ class EmailChannel:
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = ", ".join(delivery.addresses)
-        message["Subject"] = f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']} ({_deadline(r)} {r['due']})"
+        message["Subject"] = one_line(f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']} ({_deadline(r)} "
+                                      f"{r['due']})")
         message["Date"] = format_datetime(delivery.now)
         # The same id on every try: a mail system or a person can tell a repeat from a new reminder.
         message["Message-ID"] = f"<{delivery.id}@secretariat>"
@@ -150,6 +155,11 @@ class EmailChannel:
             smtp.close()
             raise
         return smtp
+
+
+def one_line(text: str) -> str:
+    """`text` as a header's value: each run of whitespace and control characters one space, none at the ends."""
+    return _NOT_ONE_LINE.sub(" ", text).strip()
 
 
 def _collection(reminder: dict[str, Any]) -> str:

@@ -6,6 +6,11 @@ holding a lease only delays the row until the lease runs out. A row is marked de
 the receiver acknowledged it; a failed try is retried after an exponential backoff with
 jitter, up to `max_attempts`, and is then 'failed': kept, visible and retryable.
 
+A worker sends the rows of its own channels only (rows of the others wait, 'pending', for a
+worker that has them); a row whose try has been due for more than `max_age` (its channel was
+configured later, or no worker ran for that long) is marked 'expired', not sent late: visible
+and retryable too.
+
 One duplicate remains possible, by nature: a crash after the receiver acknowledged a message
 and before the row was marked sends it again once the lease runs out. Receivers de-duplicate
 by the delivery id (the webhook's `Secretariat-Delivery` header, the e-mail's Message-ID).
@@ -31,6 +36,9 @@ log = logging.getLogger("secretariat.delivery")
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 LEASE = timedelta(minutes=5)  # far beyond a send's timeouts, so a live worker never loses its claim mid-send
+# Reminders are raised daily at most per rung: one more than a day late says "due tomorrow" of today's
+# deadline, or comes after the next rung's; the inbox holds it anyway, and a head may retry it.
+MAX_AGE = timedelta(hours=24)
 
 
 def backoff(attempt: int, random: Callable[[], float] = _random.random) -> timedelta:
@@ -67,9 +75,11 @@ class DeliveryWorker:
     def __init__(self, engine: Engine, channels: Mapping[str, Channel] | Iterable[Channel], *,
                  recipients: Callable[[list[str]], list[Any]], clock: Callable[[], datetime] = utc_now,
                  max_attempts: int = 8, lease: timedelta = LEASE, batch_size: int = 100,
-                 random: Callable[[], float] = _random.random) -> None:
-        """`engine`: a writer engine on the outbox's database; `recipients`: addressees -> users (with
-        `username` and `email`), e.g. the application's `recipients`; `clock`: now, aware."""
+                 max_age: timedelta = MAX_AGE, random: Callable[[], float] = _random.random) -> None:
+        """`engine`: a writer engine on the outbox's database; `channels`: the configured ones, whose
+        rows this worker sends; `recipients`: addressees -> users (with `username` and `email`), e.g.
+        the application's `recipients`; `clock`: now, aware; `max_age`: how long past its due try a
+        row may still be sent (older ones are 'expired')."""
         self.outbox = Outbox(engine)
         found = channels.values() if isinstance(channels, Mapping) else channels
         self.channels: dict[str, Channel] = {c.name: c for c in found}
@@ -78,6 +88,7 @@ class DeliveryWorker:
         self.max_attempts = max_attempts
         self.lease = lease
         self.batch_size = batch_size
+        self.max_age = max_age
         self.random = random
 
     def run_once(self) -> Counter[str]:
@@ -85,6 +96,10 @@ class DeliveryWorker:
         outcomes: Counter[str] = Counter()
         if not self.channels:
             return outcomes
+        # Not tries (the attempts counter leaves them out): /metrics' gauge shows them by channel.
+        expired = self.outbox.expire(self.channels, self.clock(), self.max_age)
+        if expired:
+            outcomes["expired"] = expired
         while True:
             ids = self.outbox.due(self.channels, self.clock(), self.batch_size)
             _random.shuffle(ids)  # workers reading the same page then seldom reach for the same row

@@ -1,17 +1,27 @@
 """The deliveries outbox: one row per reminder and channel, and what became of it.
 
-`DeliveriesProjection` fills it from the log: for each `ReminderRaised`, one 'pending' row per
-configured channel, inserted in the projection runner's transaction with its tracking position,
-and unique on (reminder, channel); so a reminder is queued exactly once per channel, whatever
-crashes or runs twice. Unlike a view, the outbox holds what was done (sent, failed, retried),
-which the log does not say: it is never rebuilt (a rebuild would send everything again), and
-when first set up it starts at the head of the log, so reminders raised before deliveries
-were set up are not sent (they stay in the inbox, GET /reminders).
+`DeliveriesProjection` fills it from the log: for each `ReminderRaised`, one 'pending' row for
+every channel the Secretariat knows ("email" and "webhook"), whatever this process's settings
+configure, inserted in the projection runner's transaction with its tracking position, and unique
+on (reminder, channel); so a reminder is queued exactly once per channel, whatever crashes or runs
+twice, and no process (one started without SECRETARIAT_SMTP_URL, say) can move the shared position
+past a reminder without queueing it. A worker claims only the rows of the channels it has; a row of
+a channel that no worker has stays 'pending', in sight (GET /deliveries, /metrics), until one does.
+A row that has waited more than a worker's `max_age` for its try (the channel was configured
+later, or no worker ran) is 'expired' by that worker rather than sent late.
 
-Statuses: 'pending' (waiting for its first try), 'retrying' (tried, waiting for the next try),
-'delivered' (the receiver acknowledged it), 'failed' (every try failed; an admin or head may
-retry it), 'no_recipients' (nobody it is addressed to has an e-mail address; retryable too,
-once someone has one).
+Unlike a view, the outbox holds what was done (sent, failed, retried), which the log does not
+say: it is never rebuilt (a rebuild would send everything again), and when first set up it
+starts at the head of the log, so reminders raised before deliveries were set up are not sent
+(they stay in the inbox, GET /reminders).
+
+Statuses: 'pending' (waiting for its first try, or for a worker with its channel), 'retrying'
+(tried, waiting for the next try), 'delivered' (the receiver acknowledged it), 'failed' (every
+try failed), 'no_recipients' (nobody it is addressed to has an e-mail address), 'expired' (not
+tried: it waited too long). The last three are retried on request, by a head (or the command line).
+
+Who reads a delivery: each row names its item's collection, and a reader sees the rows of the
+collections whose items they read in full (`delivery_scope`, the one place that decides it).
 """
 
 from __future__ import annotations
@@ -28,7 +38,9 @@ from sqlalchemy import (BigInteger, Column, Connection, DateTime, Engine, Index,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from domain.errors import Conflict, NotFound
+from domain.actor import Actor
+from domain.application import AGGREGATES
+from domain.errors import Conflict, Forbidden, NotFound
 from domain.item import WorkflowItem
 from projections.reminders import collection_of
 
@@ -41,6 +53,7 @@ deliveries = Table(
     Column("id", String(36), primary_key=True),  # derived from reminder and channel: the same on every try
     Column("reminder_id", String(36), nullable=False),
     Column("channel", String(16), nullable=False),
+    Column("collection", String(32), nullable=False),  # the item's: who may read the row (see delivery_scope)
     Column("position", BigInteger, nullable=False),  # the ReminderRaised event's, for newest first
     Column("reminder", Text, nullable=False),  # the reminder as channels see it, JSON
     Column("recipients", Text),  # JSON list of the addresses of the last try (e-mail)
@@ -53,13 +66,46 @@ deliveries = Table(
     Column("claimed_until", DateTime(timezone=True)),  # a worker's lease: nobody else sends it until then
     Column("claimed_by", String(36)),  # that worker's claim, so it only ever marks its own
     UniqueConstraint("reminder_id", "channel", name="uq_deliveries_reminder_channel"),
-    Index("ix_deliveries_due", "status", "next_attempt_at"),
+    # By channel first: a worker looks only at its channels' rows, past any backlog of a channel nobody has.
+    Index("ix_deliveries_due", "channel", "status", "next_attempt_at"),
     Index("ix_deliveries_newest", "position"),
 )
 
-STATUSES = ("pending", "retrying", "delivered", "failed", "no_recipients")
+CHANNELS = ("email", "webhook")  # every channel there is (scheduler.channels), configured or not
+STATUSES = ("pending", "retrying", "delivered", "failed", "no_recipients", "expired")
 WAITING = ("pending", "retrying")
-RETRYABLE = ("failed", "no_recipients")
+RETRYABLE = ("failed", "no_recipients", "expired")
+
+# Who may see deliveries (each within delivery_scope's collections), and who may retry one.
+# Not admin: an admin manages users and reads no item, and a delivery shows its item's title.
+DELIVERY_READERS = ("head", "auditor")
+DELIVERY_RETRIERS = ("head",)  # auditors read everything and change nothing
+
+
+@dataclass(frozen=True)
+class DeliveryScope:
+    """The collections whose deliveries a caller sees and retries; None: all (the store's operator)."""
+
+    collections: tuple[str, ...] | None
+
+
+# The command line's: whoever runs `secretariat deliveries` holds the store's URL and runs its workers.
+OPERATOR = DeliveryScope(None)
+
+
+def delivery_scope(actor: Actor, *, retry: bool = False) -> DeliveryScope:
+    """The deliveries `actor` may read (or, with `retry`, retry); Forbidden without a role for it.
+
+    A delivery carries its reminder (the item's title, id and deadline), so a caller sees those of
+    the collections whose every item they read (`read_scope` is `{}`). A partial scope (a Party
+    liaison's own Party only) shows none: a delivery has no Party to filter by.
+    """
+    roles = DELIVERY_RETRIERS if retry else DELIVERY_READERS
+    if not any(actor.has_role(role) for role in roles):
+        raise Forbidden(f"{'retrying a delivery' if retry else 'reading deliveries'} needs one of: "
+                        f"{', '.join(roles)}")
+    return DeliveryScope(tuple(collection for collection, cls in AGGREGATES.items()
+                               if cls.workflow.read_scope(actor) == {}))
 
 
 def delivery_id(reminder_id: str, channel: str) -> str:
@@ -67,15 +113,18 @@ def delivery_id(reminder_id: str, channel: str) -> str:
 
 
 class DeliveriesProjection:
-    """Queues each reminder raised for every configured channel (see the module's text)."""
+    """Queues each reminder raised once for every channel, configured or not (see the module's text)."""
 
     name = "deliveries"
-    version = 1
+    # 2: a row for every channel, and the `collection` column. A store whose outbox is at 1 (never
+    # released) fails its setup with the runner's "never rebuilt" error: drop the table and its
+    # position (a view that records what was sent is migrated by hand, never rebuilt).
+    version = 2
     # Read by ProjectionRunner: start at the head of the log when first set up, and never rebuild.
     rebuildable = False
 
-    def __init__(self, channels: Iterable[str]) -> None:
-        self.channels = tuple(channels)
+    def __init__(self) -> None:
+        self.channels = CHANNELS
         self.tables = (deliveries,)
 
     def beside(self, suffix: str) -> "DeliveriesProjection":
@@ -91,13 +140,14 @@ class DeliveriesProjection:
     @staticmethod
     def _row(position: int, event: Any, channel: str) -> dict[str, Any]:
         data = event.data
+        collection = collection_of(event)
         reminder = {"id": data["reminder_id"], "item_id": str(event.originator_id),
-                    "collection": collection_of(event), "title": data["title"], "deadline": data["deadline"],
+                    "collection": collection, "title": data["title"], "deadline": data["deadline"],
                     "due": data["due"], "rung": data["rung"], "instant": data["instant"],
                     "raised_at": event.timestamp, "addressed_to": list(data["addressed_to"])}
         raised_at = _utc(event.timestamp)
         return {"id": delivery_id(data["reminder_id"], channel), "reminder_id": data["reminder_id"],
-                "channel": channel, "position": position, "reminder": json.dumps(reminder, default=_iso),
+                "channel": channel, "collection": collection, "position": position, "reminder": json.dumps(reminder, default=_iso),
                 "recipients": None, "status": "pending", "attempts": 0, "next_attempt_at": raised_at,
                 "last_error": None, "delivered_at": None, "created_at": raised_at, "claimed_until": None,
                 "claimed_by": None}
@@ -123,10 +173,11 @@ class Outbox:
 
     # -- what people see --
 
-    def list_deliveries(self, *, status: str | None = None, channel: str | None = None, limit: int = 50,
-             offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Deliveries newest first, and how many match in all."""
-        where = [*([deliveries.c.status == status] if status else []),
+    def list_deliveries(self, scope: DeliveryScope, *, status: str | None = None, channel: str | None = None,
+                        limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Deliveries within `scope`, newest first, and how many match in all."""
+        where = [*_within(scope),
+                 *([deliveries.c.status == status] if status else []),
                  *([deliveries.c.channel == channel] if channel else [])]
         with self.reader.connect() as conn:
             total = conn.execute(select(func.count()).select_from(deliveries).where(*where)).scalar_one()
@@ -135,9 +186,10 @@ class Outbox:
                                 .limit(limit).offset(offset)).mappings().all()
         return [delivery_document(row) for row in rows], total
 
-    def get(self, id: str) -> dict[str, Any]:
+    def get(self, id: str, scope: DeliveryScope) -> dict[str, Any]:
+        """One delivery; NotFound unless it exists within `scope` (one outside it does not exist for the caller)."""
         with self.reader.connect() as conn:
-            row = conn.execute(select(deliveries).where(deliveries.c.id == id)).mappings().first()
+            row = conn.execute(select(deliveries).where(deliveries.c.id == id, *_within(scope))).mappings().first()
         if row is None:
             raise NotFound(f"no delivery with id {id}")
         return delivery_document(row)
@@ -149,18 +201,19 @@ class Outbox:
                                 .group_by(deliveries.c.channel, deliveries.c.status)).all()
         return {(channel, status): n for channel, status, n in rows}
 
-    def retry(self, id: str, *, now: datetime, by: str) -> dict[str, Any]:
-        """Put a failed (or recipient-less) delivery back in the queue, with a fresh round of attempts."""
+    def retry(self, id: str, scope: DeliveryScope, *, now: datetime, by: str) -> dict[str, Any]:
+        """Put a failed, recipient-less or expired delivery within `scope` back in the queue, due now, with a
+        fresh round of attempts (and a fresh `max_age`: an expired one is sent however late)."""
         with self.engine.begin() as conn:
-            moved = conn.execute(update(deliveries).where(deliveries.c.id == id,
+            moved = conn.execute(update(deliveries).where(deliveries.c.id == id, *_within(scope),
                                                           deliveries.c.status.in_(RETRYABLE))
                                  .values(status="pending", attempts=0, next_attempt_at=_utc(now),
                                          claimed_until=None, claimed_by=None)).rowcount
         if not moved:
-            status = self.get(id)["status"]  # raises NotFound for an unknown id
-            raise Conflict(f"delivery {id} is {status}; only failed or no_recipients deliveries are retried")
+            status = self.get(id, scope)["status"]  # raises NotFound for an unknown id, or one outside the scope
+            raise Conflict(f"delivery {id} is {status}; only {', '.join(RETRYABLE)} deliveries are retried")
         log.info("delivery %s queued again by %s", id, by)
-        return self.get(id)
+        return self.get(id, scope)
 
     # -- what the worker does --
 
@@ -173,6 +226,28 @@ class Outbox:
                 .where(deliveries.c.status.in_(WAITING), deliveries.c.channel.in_(list(channels)),
                        deliveries.c.next_attempt_at <= now, _unclaimed(now))
                 .order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)).scalars())
+
+    def expire(self, channels: Iterable[str], now: datetime, max_age: timedelta) -> int:
+        """Mark 'expired' the waiting rows of `channels` whose try has been due for more than `max_age`; how many.
+
+        Such a row waited for a worker with its channel (configured only later) or for any worker
+        to run: sent now, it would arrive late and out of order ("due tomorrow" days after), and the
+        inbox holds it anyway. Leased rows are left alone, as `claim` would.
+        """
+        now = _utc(now)
+        hours = max_age.total_seconds() / 3600
+        with self.engine.begin() as conn:
+            expired = conn.execute(
+                update(deliveries)
+                .where(deliveries.c.channel.in_(list(channels)), deliveries.c.status.in_(WAITING),
+                       deliveries.c.next_attempt_at < now - max_age, _unclaimed(now))
+                .values(status="expired", last_error=f"not sent: its try was due more than {hours:g} h before a "
+                                                     f"worker with this channel looked (the channel was configured "
+                                                     f"later, or no worker ran); retry it to send it anyway")
+            ).rowcount
+        if expired:
+            log.warning("%d deliveries expired unsent: they waited more than %g h for a worker", expired, hours)
+        return expired
 
     def claim(self, id: str, now: datetime, lease: timedelta) -> Claimed | None:
         """Take the lease on a row, unless another worker holds a live one (then None).
@@ -200,6 +275,10 @@ class Outbox:
             return conn.execute(update(deliveries)
                                 .where(deliveries.c.id == claimed.id, deliveries.c.claimed_by == claimed.token)
                                 .values(**values, claimed_until=None, claimed_by=None)).rowcount == 1
+
+
+def _within(scope: DeliveryScope) -> list[Any]:
+    return [] if scope.collections is None else [deliveries.c.collection.in_(scope.collections)]
 
 
 def _unclaimed(now: datetime):

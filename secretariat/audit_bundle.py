@@ -8,14 +8,20 @@ A bundle is a zip holding:
 events.jsonl
     One line per included stored event, in log order: `{"position": 5, "originator_id": "<uuid>",
     "version": 1, "topic": "domain.task:Task.Started", "state": "<the stored payload>"}`, where
-    `state` is the stored JSON text exactly as stored (its UTF-8 bytes are what the chain hashes).
+    `state` is the stored JSON text exactly as stored (the chain commits to the SHA-256 of its
+    canonical form: see projections.chain). An event whose payload holds a password hash (a top-level
+    `password_hash` key: a user's `User.Registered` and `User.PasswordChanged`) is redacted: its line
+    has no `state` but the two things the chain needs of it, `{"position", "originator_id",
+    "version", "topic", "time": "<its timestamp, or empty>", "payload_sha256": "<64 hex>",
+    "redacted": "password hash"}`. The entry still recomputes; only the payload is not shown. The
+    digest reveals nothing of the payload: a salted argon2 hash inside it cannot be guessed.
 chain.jsonl
     The sealed entry of each line of events.jsonl, line for line: `{"position": 5, "seq": 5,
     "previous": "<the hash of the entry before it>", "hash": "<this entry's hash>"}`; `seq` is the
     entry's number in the chain (1 for the first), `previous` is 64 zeros for the first.
 checkpoint.json
     A signed checkpoint of the head the bundle ends at (see secretariat.audit_signing) with an
-    `export` member: `{"format": "secretariat-audit-export/1", "events": <lines>, "filter": {"item",
+    `export` member: `{"format": "secretariat-audit-export/2", "events": <lines>, "filter": {"item",
     "since", "until"} (null when not filtered), "events_sha256", "chain_sha256"}`: the SHA-256 of
     the two files as they are in the zip, so the signature covers every byte of them.
 public_key.pem
@@ -25,10 +31,11 @@ README.md
 
 The check (verify_bundle): the checkpoint's signature with the bundled key (or the one the auditor
 pins), then line by line: the event and the entry are at the same position, positions and entry
-numbers increase, each entry's hash recomputes from its `previous` and the event, an entry that
+numbers increase, each entry's hash recomputes from its `previous` and the event (from its `state`, or a
+redacted line's `payload_sha256` and `time`: a line with both or neither is refused), an entry that
 follows the one before it in the chain (seq + 1) has that entry's hash as `previous` and the first
-entry has 64 zeros, each event matches the filter, and an entry numbered as the head is the signed
-head; then the line count and both files' SHA-256 against the signed ones. A full export (no filter)
+entry has 64 zeros, each event matches the filter (by its time, from `state` or a redacted line's
+`time`), and an entry numbered as the head is the signed head; then the line count and both files' SHA-256 against the signed ones. A full export (no filter)
 must also hold every entry from the first to the signed head, with no gap.
 """
 
@@ -46,21 +53,37 @@ from typing import Any, Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from projections.chain import GENESIS, NotCanonical, canonical, entry_hash
+from projections.chain import GENESIS, NotCanonical, entry_hash_of, read_payload
 from secretariat.audit_signing import KeyProblem, checkpoint_problem, public_raw, read_public_key
 
-BUNDLE_FORMAT = "secretariat-audit-export/1"
+BUNDLE_FORMAT = "secretariat-audit-export/2"  # /1 hashed the payload itself into the chain
 EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY, README = ("events.jsonl", "chain.jsonl", "checkpoint.json", "public_key.pem",
                                                  "README.md")
 _HEX = re.compile("[0-9a-f]{64}")
 _decode = json.JSONDecoder().decode
 _string = json.encoder.encode_basestring  # a JSON string, non-ASCII as itself
+# Top-level payload keys that make an event's line redacted: its payload is never written.
+SECRET_KEYS = frozenset({"password_hash"})
+REDACTED = "password hash"
+
+
+def is_secret(payload: Any) -> bool:
+    """Whether a parsed stored payload holds a secret (a password hash), so its line is redacted."""
+    return type(payload) is dict and not SECRET_KEYS.isdisjoint(payload)
 
 
 def event_line(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
     # As json.dumps(..., ensure_ascii=False, separators=(",", ":")) writes it, with the C string encoder directly.
     return (f'{{"position":{int(position)},"originator_id":{_string(str(originator_id))},"version":{int(version)},'
             f'"topic":{_string(topic)},"state":{_string(state.decode("utf-8"))}}}\n').encode("utf-8")
+
+
+def redacted_line(position: int, originator_id: Any, version: int, topic: str, time: str,
+                  payload_sha256: str) -> bytes:
+    """The line of an event whose payload is not shown: what its entry hash needs instead (see the module's text)."""
+    return (f'{{"position":{int(position)},"originator_id":{_string(str(originator_id))},"version":{int(version)},'
+            f'"topic":{_string(topic)},"time":{_string(time)},"payload_sha256":"{payload_sha256}",'
+            f'"redacted":"{REDACTED}"}}\n').encode("utf-8")
 
 
 def chain_line(position: int, seq: int, previous: str, digest: str) -> bytes:
@@ -95,8 +118,22 @@ def _fields(line: bytes, names: dict[str, type]) -> dict[str, Any] | None:
     return doc
 
 
-_EVENT = {"position": int, "originator_id": str, "version": int, "topic": str, "state": str}
+_EVENT = {"position": int, "originator_id": str, "version": int, "topic": str}
+_REDACTED = {"time": str, "payload_sha256": str, "redacted": str}  # a redacted line's, instead of "state"
 _ENTRY = {"position": int, "seq": int, "previous": str, "hash": str}
+
+
+def _event(line: bytes) -> dict[str, Any] | None:
+    """An events.jsonl line: shown (its `state`) or redacted (its `time`, `payload_sha256` and `redacted`), never
+    both, never neither; None when it is not one."""
+    doc = _fields(line, _EVENT)
+    if doc is None:
+        return None
+    if "state" in doc:
+        shown = type(doc["state"]) is str and _REDACTED.keys().isdisjoint(doc)
+        return doc if shown else None
+    redacted = all(type(doc.get(name)) is kind for name, kind in _REDACTED.items())
+    return doc if redacted and _is_hash(doc["payload_sha256"]) else None
 
 
 def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
@@ -156,10 +193,10 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
                     return refused(f"events.jsonl has more lines than chain.jsonl", f"{EVENTS} line {number}")
                 events_digest.update(event_raw)
                 chain_digest.update(entry_raw)
-                event, entry = _fields(event_raw, _EVENT), _fields(entry_raw, _ENTRY)
+                event, entry = _event(event_raw), _fields(entry_raw, _ENTRY)
                 if event is None:
-                    return refused("not an event line (position, originator_id, version, topic, state)",
-                                   f"{EVENTS} line {number}")
+                    return refused("not an event line (position, originator_id, version, topic, and either state "
+                                   "or time, payload_sha256 and redacted)", f"{EVENTS} line {number}")
                 if entry is None or not _is_hash(entry["previous"]) or not _is_hash(entry["hash"]):
                     return refused("not a chain entry line (position, seq, previous, hash)", f"{CHAIN} line {number}")
                 position, seq = entry["position"], entry["seq"]
@@ -180,18 +217,21 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
                     return refused(f"entry {seq} does not link to entry {last['seq']} before it (its previous "
                                    f"hash is not that entry's hash)", at)
                 try:
-                    state = event["state"].encode("utf-8")
-                    computed = entry_hash(entry["previous"], position, event["originator_id"], event["version"],
-                                          event["topic"], state)
+                    if "state" in event:
+                        _payload, digest, time = read_payload(event["state"].encode("utf-8"))
+                    else:  # redacted: the payload's digest and time stand for it
+                        digest, time = event["payload_sha256"], event["time"]
+                    computed = entry_hash_of(entry["previous"], position, event["originator_id"], event["version"],
+                                             event["topic"], time, digest)
                 except (NotCanonical, UnicodeEncodeError) as error:
-                    return refused(f"the event's state: {error}", at)
+                    return refused(f"the event's {'state' if 'state' in event else 'line'}: {error}", at)
                 if computed != entry["hash"]:
                     return refused(f"the event does not match its chain entry: recomputed {computed}, "
                                    f"chain.jsonl says {entry['hash']} (the event or the entry was changed)", at)
                 if item is not None and event["originator_id"] != item:
                     return refused(f"an event of {event['originator_id']} in an export of {item}", at)
                 if since is not None or until is not None:
-                    moment = parse_time(canonical(state)[1])
+                    moment = parse_time(time)
                     if moment is None or (since and moment < since) or (until and moment >= until):
                         return refused("an event outside the exported time range", at)
                 if position > head_position or seq > length:
@@ -248,7 +288,11 @@ Secretariat published (`secretariat audit public-key`).
 
 - `events.jsonl`: one stored event per line, in log order:
   `{{"position", "originator_id", "version", "topic", "state"}}`; `state` is the stored JSON text, exactly as
-  stored.
+  stored. An event whose payload holds a password hash (a user's `User.Registered` and `User.PasswordChanged`)
+  is redacted: its line has no `state`, but `{{"position", "originator_id", "version", "topic", "time",
+  "payload_sha256", "redacted": "password hash"}}`: the event's time and the SHA-256 of its canonical payload,
+  all its entry hash needs. So every entry still recomputes; the redacted payloads are only not shown (their
+  digest reveals nothing of them: the salted argon2 hash inside cannot be guessed).
 - `chain.jsonl`: the sealed chain entry of each event, line for line: `{{"position", "seq", "previous", "hash"}}`;
   `seq` numbers the entries from 1, `previous` is the hash of entry `seq - 1` (64 zeros for entry 1).
 - `checkpoint.json`: the head, signed. Its `export` member gives the number of lines, the filter, and the SHA-256
@@ -260,8 +304,10 @@ Secretariat published (`secretariat audit public-key`).
 Lower-case hex SHA-256 over seven fields, each framed as its length in bytes (8-byte unsigned big-endian)
 followed by the bytes: (1) `previous` as 64 ASCII hex characters, (2) the position, ASCII decimal, (3) the
 originator id, (4) the version, ASCII decimal, (5) the topic, UTF-8, (6) the time: `state["timestamp"]["_data_"]`
-or the empty string, UTF-8, (7) the canonical payload: `state` parsed and written again with sorted keys, no
-whitespace, non-ASCII characters as themselves, UTF-8.
+or the empty string, UTF-8 (a redacted line gives it as `time`), (7) the payload digest, as its 64 ASCII hex
+characters: the lower-case hex SHA-256 of the canonical payload, that is of `state` parsed and written again
+with sorted keys, no whitespace, non-ASCII characters as themselves, UTF-8 (a redacted line gives it as
+`payload_sha256`). An event line has either `state` or `payload_sha256` and `time`, never both.
 
 ```python
 import hashlib, json, struct
@@ -269,21 +315,31 @@ import hashlib, json, struct
 def field(b): return struct.pack(">Q", len(b)) + b
 
 def entry_hash(previous, event):
-    payload = json.loads(event["state"])
-    time = (payload.get("timestamp") or {{}}).get("_data_", "")
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    if "state" in event:
+        payload = json.loads(event["state"])
+        time = (payload.get("timestamp") or {{}}).get("_data_", "")
+        canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        digest = hashlib.sha256(canonical).hexdigest()
+    else:  # redacted
+        time, digest = event["time"], event["payload_sha256"]
     return hashlib.sha256(b"".join(field(x) for x in (
         previous.encode(), str(event["position"]).encode(), event["originator_id"].encode(),
-        str(event["version"]).encode(), event["topic"].encode(), time.encode(), canonical))).hexdigest()
+        str(event["version"]).encode(), event["topic"].encode(), time.encode(), digest.encode()))).hexdigest()
 
 with open("events.jsonl", "rb") as events, open("chain.jsonl", "rb") as chain:
     last = None
     for e, c in zip(map(json.loads, events), map(json.loads, chain)):
+        assert ("state" in e) != ("payload_sha256" in e)
         assert e["position"] == c["position"] and entry_hash(c["previous"], e) == c["hash"]
         if last and c["seq"] == last["seq"] + 1:
             assert c["previous"] == last["hash"]
         last = c
 ```
+
+Do not canonicalise a payload with jq: its output differs (it escapes U+007F; jq 1.6 rounds integers beyond
+2^53). jq serves to look: `jq -c 'select(.redacted)' events.jsonl` lists the redacted lines, and
+`jq -r 'select(.state) | .state | fromjson | keys[]' events.jsonl | sort -u` the top-level keys of the payloads
+shown (never a password hash's).
 
 The signature: Ed25519 over `checkpoint.json` without its `signature` member, as canonical JSON (sorted keys, no
 whitespace), e.g. with jq and OpenSSL 3:
@@ -292,13 +348,17 @@ whitespace), e.g. with jq and OpenSSL 3:
     jq -rj .signature checkpoint.json | base64 -d > signature.bin
     openssl pkeyutl -verify -pubin -inkey public_key.pem -rawin -in signed.bin -sigfile signature.bin
 
-and `sha256sum events.jsonl chain.jsonl` must print the checkpoint's `events_sha256` and `chain_sha256`.
+and `sha256sum events.jsonl chain.jsonl` (or `openssl dgst -sha256 events.jsonl chain.jsonl`) must print the
+checkpoint's `events_sha256` and `chain_sha256`: the signature covers the redacted lines as they are, too.
 
 ## What it proves
 
 A full export: every entry recomputes from the events, from 64 zeros to the signed head, so the bundle is the
-whole log as sealed; a changed, dropped, added or reordered event or entry breaks a hash or a link. A checkpoint
-handed over earlier (position p, hash h) is proven by the entry at position p in `chain.jsonl` having hash h.
+whole log as sealed; a changed, dropped, added or reordered event or entry breaks a hash or a link. A redacted
+line is proven the same way (its type, item, version, time and payload digest are the sealed ones), but its
+payload is not in the bundle, so what it said cannot be read from it: only that it is the sealed event.
+A checkpoint handed over earlier (position p, hash h) is proven by the entry at position p in `chain.jsonl`
+having hash h.
 
 A subset (an item, a time range): each event recomputes to its entry's hash from the stated previous hash, and
 consecutive entries link; the signature proves that the key's holder issued exactly these lines with this head.

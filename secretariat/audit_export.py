@@ -1,6 +1,11 @@
 """The store's side of checkpoints and export bundles: the sealed head, a checkpoint checked against the
 store, and writing a bundle (see secretariat.audit_bundle for its format and its offline check).
 
+A bundle goes to outside auditors, so it never carries a password hash: an event whose payload holds
+one (a user's `User.Registered`, `User.PasswordChanged`) is written as a redacted line, its payload's
+digest and time in place of its state (the chain commits to that digest: see projections.chain).
+Nothing else in a bundle comes from a payload: chain.jsonl holds hashes, the checkpoint the head.
+
 The composition root (the CLI) hands in the application, an engine and the signing key.
 """
 
@@ -21,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, inspect, select
 
 from projections.audit_chain import audit_chain
-from projections.chain import GENESIS, NotCanonical, canonical, entry_hash
+from projections.chain import GENESIS, NotCanonical, entry_hash_of, read_payload
 from secretariat.audit_bundle import (BUNDLE_FORMAT, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, README, chain_line,
-                                      event_line, parse_time, readme)
+                                      event_line, is_secret, parse_time, readme, redacted_line)
 from secretariat.audit_signing import public_pem, sign_checkpoint
 
 READ_BATCH = 10_000
@@ -73,7 +78,8 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
                  batch_size: int = READ_BATCH) -> dict[str, Any]:
     """Write an export bundle (a zip) of the chain up to its sealed head, all events or those of `item` /
     at `since` or after and before `until`. The whole chain up to the head is recomputed on the way
-    (a bundle is never written from a store that does not match its seal: ExportRefused).
+    (a bundle is never written from a store that does not match its seal: ExportRefused). An event holding
+    a password hash is written redacted (see the module's text).
     Returns the bundle's checkpoint."""
     head = sealed_head(engine)
     if head is None:
@@ -99,14 +105,16 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
                         raise ExportRefused(f"the seal numbers the entry at position {position} {seq}, not "
                                             f"{count + 1}")
                     try:
-                        computed = entry_hash(previous, *event)
+                        payload, payload_sha256, time = read_payload(event[4])
+                        computed = entry_hash_of(previous, *event[:4], time, payload_sha256)
                     except NotCanonical as error:
                         raise ExportRefused(f"the event at position {position}: {error}") from None
                     if computed != digest:
                         raise ExportRefused(f"the event at position {position} does not match its seal "
                                             f"(run `secretariat audit verify`)")
-                    if not filtered or _wanted(event, item, since, until):
-                        line = event_line(*event)
+                    if not filtered or _wanted(event, time, item, since, until):
+                        line = (redacted_line(*event[:4], time, payload_sha256) if is_secret(payload)
+                                else event_line(*event))
                         pending.append(line)
                         events_digest.update(line)
                         if len(pending) >= 1000:
@@ -151,12 +159,12 @@ def _member(name: str) -> zipfile.ZipInfo:
     return member
 
 
-def _wanted(event: tuple, item: str | None, since: datetime | None, until: datetime | None) -> bool:
+def _wanted(event: tuple, time: str, item: str | None, since: datetime | None, until: datetime | None) -> bool:
     if item is not None and str(event[1]) != item:
         return False
     if since is None and until is None:
         return True
-    at = parse_time(canonical(event[4])[1])
+    at = parse_time(time)
     return at is not None and (since is None or at >= since) and (until is None or at < until)
 
 

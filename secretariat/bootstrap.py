@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import holidays
 from argon2 import PasswordHasher as Argon2
@@ -54,19 +54,20 @@ def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Arg
                                   reminder_time=settings.reminder_time)
 
 
-def build_projections(service: SecretariatApplication, store_env: Mapping[str, str], *,
-                      delivery_channels: Sequence[str] = ()) -> tuple[ReadModels, ProjectionRunner]:
+def build_projections(service: SecretariatApplication,
+                      store_env: Mapping[str, str]) -> tuple[ReadModels, ProjectionRunner]:
     """The read models and the runner that keeps them up to date, in the event store's database.
 
     The deliveries outbox is always there (so /deliveries and /metrics find it); it queues a
-    delivery per reminder for each of `delivery_channels` ("email", "webhook") only.
+    delivery per reminder for every channel, whatever this process's settings configure: the
+    runner's position is shared by every process, and the workers send what their channels can.
     """
     transcoder = service.mapper.transcoder
     reader = engine_for(dict(store_env))
     runner = ProjectionRunner(service, engine_for(dict(store_env), writer=True),
                               [ItemsProjection(transcoder), RemindersProjection(),
                                AuditLogProjection(transcoder), AuditChainProjection(),
-                               DeliveriesProjection(delivery_channels)], reader=reader)
+                               DeliveriesProjection()], reader=reader)
     runner.setup()
     service.on_recorded.append(lambda _position: runner.wake())
     return ReadModels(reader, transcoder), runner

@@ -191,21 +191,25 @@ def users_set_email(username: str, email: Annotated[str, typer.Argument(help="Wh
          f"{username}'s reminders go to {address}." if address else f"{username}'s reminders are not e-mailed.")
 
 
-deliveries_app = typer.Typer(help="Reminders sent by e-mail and webhook: see and retry them.", no_args_is_help=True)
+# The command line reads and retries every delivery, as the store's operator: whoever runs it holds the
+# store's URL (and the channels' settings, and reads the support requests with `secretariat audit`), so
+# scoping it to the admin role would hide nothing from them and only leave them without the tool.
+deliveries_app = typer.Typer(help="Reminders sent by e-mail and webhook: see and retry them (all of them: the "
+                                  "command line is the store's operator).", no_args_is_help=True)
 app.add_typer(deliveries_app, name="deliveries")
 
 
 @deliveries_app.command("list")
-def deliveries_list(status: Annotated[Optional[str], typer.Option(help="pending, retrying, delivered, failed or "
-                                                                       "no_recipients")] = None,
+def deliveries_list(status: Annotated[Optional[str], typer.Option(help="pending, retrying, delivered, failed, "
+                                                                       "no_recipients or expired")] = None,
                     channel: Annotated[Optional[str], typer.Option(help="email or webhook")] = None,
                     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50):
-    """List deliveries, newest first."""
-    from scheduler.outbox import Outbox
+    """List deliveries, newest first ('pending' for long: no worker has its channel configured)."""
+    from scheduler.outbox import OPERATOR, Outbox
 
     _service_, _read_models, runner = open_projections()
-    rows, total = Outbox(runner.engine, reader=runner.reader).list_deliveries(status=status, channel=channel,
-                                                                               limit=limit)
+    rows, total = Outbox(runner.engine, reader=runner.reader).list_deliveries(OPERATOR, status=status,
+                                                                               channel=channel, limit=limit)
     table = Table("id", "channel", "status", "tries", "reminder", "next try", "last error")
     for d in rows:
         r = d["reminder"]
@@ -219,12 +223,12 @@ def deliveries_list(status: Annotated[Optional[str], typer.Option(help="pending,
 
 @deliveries_app.command("retry")
 def deliveries_retry(delivery_id: str):
-    """Put a failed (or recipient-less) delivery back in the queue, with a fresh round of tries."""
-    from scheduler.outbox import Outbox
+    """Put a failed, recipient-less or expired delivery back in the queue, with a fresh round of tries."""
+    from scheduler.outbox import OPERATOR, Outbox
 
     service, _read_models, runner = open_projections()
     try:
-        Outbox(runner.engine).retry(delivery_id, now=service.clock(), by=cli_actor().username)
+        Outbox(runner.engine).retry(delivery_id, OPERATOR, now=service.clock(), by=cli_actor().username)
     except DomainError as error:
         console.print(f"[red]{error.detail}[/red]")
         raise typer.Exit(1) from None

@@ -31,13 +31,12 @@ def open_service():
 
 
 def open_projections():
-    from secretariat.bootstrap import build_application, build_projections, delivery_channels
+    from secretariat.bootstrap import build_application, build_projections
     from secretariat.settings import event_store_env
 
     settings = load_settings()
     service = build_application(settings)
-    read_models, runner = build_projections(service, event_store_env(settings.database_url),
-                                            delivery_channels=list(delivery_channels(settings)))
+    read_models, runner = build_projections(service, event_store_env(settings.database_url))
     return service, read_models, runner
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from api.app import create_api
 from secretariat.access_log import redact_tokens_in_access_log
-from secretariat.bootstrap import build_application, build_projections, build_scheduler, delivery_channels
+from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
 
 
@@ -25,10 +25,8 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     settings = settings or Settings()
     redact_tokens_in_access_log()  # uvicorn has configured logging by now, in this worker process
     service = build_application(settings)
-    channels = delivery_channels(settings)
-    read_models, runner = build_projections(service, event_store_env(settings.database_url),
-                                            delivery_channels=list(channels))
-    reminders = build_scheduler(settings, service, read_models, runner, channels)
+    read_models, runner = build_projections(service, event_store_env(settings.database_url))
+    reminders = build_scheduler(settings, service, read_models, runner)  # it builds the configured channels
 
     @asynccontextmanager
     async def lifespan(_api: FastAPI):

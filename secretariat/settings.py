@@ -41,7 +41,7 @@ class Settings(BaseSettings):
                                              "(HMAC-SHA256); at least 32 bytes; required with SECRETARIAT_WEBHOOK_URL")
     delivery_max_attempts: int = Field(8, ge=1, le=50, description="Tries of a delivery before it is marked failed")
     base_url: str | None = Field(None, description="Where people open the Secretariat (https://...), for links in "
-                                 "reminder e-mails")
+                                 "reminder e-mails, calendar events and feed URLs")
 
     @field_validator("secret_key")
     @classmethod
@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("SECRETARIAT_SECRET_KEY must be at least 32 bytes; "
                              "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return value
+
+    @field_validator("reminder_time")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("give the local time of day without an offset, e.g. 09:00 (it is read in "
+                             "SECRETARIAT_TIMEZONE)")
         return value
 
     @field_validator("timezone")

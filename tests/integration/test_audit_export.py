@@ -16,21 +16,22 @@ import pytest
 from sqlalchemy import text
 
 from projections.audit_chain import AuditChainProjection, audit_chain
-from projections.chain import entry_hash
+from projections.chain import entry_hash, read_payload
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
 from secretariat.audit_bundle import CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, verify_bundle
 from secretariat.audit_export import ExportRefused, checkpoint_in_store, sealed_head, write_bundle
 from secretariat.audit_signing import (AUDIT_KEY_FILE, checkpoint_problem, load_or_create_key, public_pem,
                                        sign_checkpoint)
-from tests.factories import ERIK, SARA, mandate_values, register_cast, task_values
+from tests.factories import ADMIN, CAST, ERIK, SARA, mandate_values, register_cast, task_values
 
 SECRETARIAT = Path(sys.executable).with_name("secretariat")
 
 
 @pytest.fixture
 def runner(service, store_env, clock) -> Iterator[ProjectionRunner]:
-    """A sealed store with some history: the cast, three tasks a day apart, each started, and a mandate."""
+    """A sealed store with some history: the cast (positions 1-7, each holding a password hash), three tasks a day
+    apart, each started (8-13), and a mandate."""
     register_cast(service)
     for n in range(3):
         clock.advance(days=1)
@@ -127,7 +128,9 @@ def test_a_full_export_verifies_offline_from_the_file_alone(runner, bundle, key)
         assert z.read(PUBLIC_KEY).decode() == public_pem(key)
     events = [json.loads(line) for line in _lines(bundle, EVENTS)]
     assert [e["position"] for e in events] == list(range(1, head.length + 1))
-    assert any("ünïcode" in e["state"] for e in events)  # the stored text, not \\u escapes
+    assert any("ünïcode" in e.get("state", "") for e in events)  # the stored text, not \\u escapes
+    # The users' registrations are redacted (they hold password hashes); every other event is shown whole.
+    assert [e["topic"] for e in events if "state" not in e] == ["domain.user:User.Registered"] * len(CAST)
 
 
 def test_an_export_refuses_a_store_that_does_not_match_its_seal(service, runner, key, tmp_path):
@@ -143,11 +146,14 @@ def test_an_export_refuses_a_store_that_does_not_match_its_seal(service, runner,
     assert list(tmp_path.glob("*.zip*")) == [] and list(tmp_path.glob(".*.part")) == []
 
 
+EDITED = 7  # the line (from 0) that _edit_state changes: the first task's creation, shown whole
+
+
 def _edit_state(lines):
-    event = json.loads(lines[5])
-    event["state"] = event["state"].replace('"username":"', '"username":"x')
-    assert event["state"] != json.loads(lines[5])["state"]
-    return [*lines[:5], (json.dumps(event, ensure_ascii=False) + "\n").encode(), *lines[6:]]
+    event = json.loads(lines[EDITED])
+    event["state"] = event["state"].replace('"title":"Task 0', '"title":"Task X')
+    assert event["state"] != json.loads(lines[EDITED])["state"]
+    return [*lines[:EDITED], (json.dumps(event, ensure_ascii=False) + "\n").encode(), *lines[EDITED + 1:]]
 
 
 def _swap(lines, i=3, j=4):
@@ -157,7 +163,7 @@ def _swap(lines, i=3, j=4):
 
 
 @pytest.mark.parametrize("changes, at, problem", [
-    ({EVENTS: _edit_state}, "line 6 (position 6)", "does not match its chain entry"),
+    ({EVENTS: _edit_state}, "line 8 (position 8)", "does not match its chain entry"),
     ({EVENTS: lambda lines: lines[:2] + lines[3:]}, "line 3", "a line was dropped, added or moved"),
     ({EVENTS: _swap}, "line 4", "a line was dropped, added or moved"),
     ({EVENTS: _swap, CHAIN: _swap}, "line 4 (position 5)", "is missing or out of place"),
@@ -185,7 +191,7 @@ def test_an_event_and_its_entry_rewritten_together_break_the_next_link_and_then_
             entry = json.loads(raw_entry)
             if previous is not None and number <= upto:
                 entry["previous"] = previous
-            if number <= upto and number >= 5:
+            if number <= upto and number >= EDITED:
                 e = json.loads(raw_event)
                 entry["hash"] = entry_hash(entry["previous"], e["position"], e["originator_id"], e["version"],
                                            e["topic"], e["state"].encode())
@@ -193,8 +199,8 @@ def test_an_event_and_its_entry_rewritten_together_break_the_next_link_and_then_
             out.append((json.dumps(entry) + "\n").encode())
         return out
 
-    _refused(_tampered(bundle, {EVENTS: lambda _: forged_events, CHAIN: lambda _: rehashed(5)}),
-             "line 7 (position 7)", "does not link to entry 6")
+    _refused(_tampered(bundle, {EVENTS: lambda _: forged_events, CHAIN: lambda _: rehashed(EDITED)}),
+             "line 9 (position 9)", "does not link to entry 8")
     # The whole chain after it recomputed: it no longer ends at the signed head.
     last = len(entries)
     _refused(_tampered(bundle, {EVENTS: lambda _: forged_events, CHAIN: lambda _: rehashed(last)}),
@@ -216,6 +222,91 @@ def test_a_swapped_public_key_is_refused_and_a_bundle_signed_again_by_another_ke
     _refused(_tampered(bundle, {CHECKPOINT: json.dumps({**checkpoint, "hash": "0" * 64}).encode()}), CHECKPOINT,
              "does not verify")
     _refused(_tampered(bundle, {CHECKPOINT: b"{"}), CHECKPOINT, "not JSON")
+
+
+# -- password hashes ----------------------------------------------------------------------------------
+
+
+def _change_password(service, runner, clock) -> None:
+    clock.advance(hours=1)
+    service.change_password("sara", "a new and longer password", actor=ADMIN)
+    runner.catch_up(runner.projections[0])
+
+
+def test_a_full_bundle_holds_no_password_hash_anywhere_yet_verifies_offline(service, runner, key, clock, tmp_path):
+    _change_password(service, runner, clock)
+    stored = b"".join(n.state for n in service.recorder.select_notifications(1, 1000))
+    assert b"password_hash" in stored and b"$argon2" in stored  # so the search below would find a leak
+    path = tmp_path / "export.zip"
+    write_bundle(service, runner.reader, path, key, batch_size=5)
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            data = z.read(name)
+            assert b"password_hash" not in data and b"$argon2" not in data, name
+    result = verify_bundle(path, trusted=key.public_key())
+    assert result["ok"] is True and result["full"] is True, result
+    assert result["events"] == result["length"] == sealed_head(runner.reader).length
+    redacted = [json.loads(line) for line in _lines(path, EVENTS) if b'"redacted"' in line]
+    assert [e["topic"] for e in redacted] == ["domain.user:User.Registered"] * len(CAST) + \
+        ["domain.user:User.PasswordChanged"]
+    notifications = {n.id: n for n in service.recorder.select_notifications(1, 1000)}
+    for event in redacted:
+        assert set(event) == {"position", "originator_id", "version", "topic", "time", "payload_sha256", "redacted"}
+        assert event["redacted"] == "password hash"
+        _payload, digest, time = read_payload(notifications[event["position"]].state)
+        assert (event["payload_sha256"], event["time"]) == (digest, time) and time
+
+
+def _redacted_edit(change: Callable[[dict], None], index: int = 2):
+    def edit(lines):
+        event = json.loads(lines[index])
+        assert event["redacted"] == "password hash"
+        change(event)
+        return [*lines[:index], (json.dumps(event) + "\n").encode(), *lines[index + 1:]]
+    return edit
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda e: e.update(payload_sha256="0" * 64), "does not match its chain entry"),
+    (lambda e: e.update(payload_sha256=e["payload_sha256"][::-1]), "does not match its chain entry"),
+    (lambda e: e.update(time=e["time"].replace("+00:00", "+01:00")), "does not match its chain entry"),
+    (lambda e: e.update(time=""), "does not match its chain entry"),
+    (lambda e: e.update(payload_sha256="not a digest"), "not an event line"),
+    (lambda e: e.update(state="{}"), "not an event line"),  # both a state and a digest
+    (lambda e: [e.pop(name) for name in ("payload_sha256", "time")], "not an event line"),  # neither
+    (lambda e: e.pop("time"), "not an event line"),
+], ids=["zero-digest", "other-digest", "other-time", "no-time", "bad-digest", "both", "neither", "digest-only"])
+def test_a_tampered_redacted_line_is_refused(bundle, change, problem):
+    at = "line 3 (position 3)" if "chain entry" in problem else f"{EVENTS} line 3"
+    _refused(_tampered(bundle, {EVENTS: _redacted_edit(change)}), at, problem)
+
+
+def test_a_shown_line_with_a_digest_too_is_refused(bundle):
+    def both(lines):
+        event = json.loads(lines[EDITED])
+        event.update(payload_sha256="0" * 64, time="", redacted="password hash")
+        return [*lines[:EDITED], (json.dumps(event, ensure_ascii=False) + "\n").encode(), *lines[EDITED + 1:]]
+
+    _refused(_tampered(bundle, {EVENTS: both}), f"{EVENTS} line {EDITED + 1}", "not an event line")
+
+
+def test_a_time_range_export_filters_redacted_events_by_their_time(service, runner, key, clock, tmp_path):
+    _change_password(service, runner, clock)
+    path = tmp_path / "range.zip"
+    write_bundle(service, runner.reader, path, key, since=clock.now - timedelta(minutes=1),
+                 until=clock.now + timedelta(minutes=1))
+    assert verify_bundle(path)["ok"] is True
+    [event] = [json.loads(line) for line in _lines(path, EVENTS)]
+    assert event["topic"] == "domain.user:User.PasswordChanged" and "state" not in event
+    assert datetime.fromisoformat(event["time"]) == clock.now
+    # The same bundle claiming another range: the redacted event's time is outside it.
+    with zipfile.ZipFile(path) as z:
+        checkpoint = json.loads(z.read(CHECKPOINT))
+    later = {**checkpoint["export"], "filter": {**checkpoint["export"]["filter"],
+                                                "since": (clock.now + timedelta(seconds=1)).isoformat()}}
+    resigned = sign_checkpoint(key, checkpoint["position"], checkpoint["hash"], checkpoint["length"], export=later)
+    _refused(_tampered(path, {CHECKPOINT: json.dumps(resigned).encode()}), "line 1 (position "
+             f"{event['position']})", "outside the exported time range")
 
 
 # -- subsets ------------------------------------------------------------------------------------------
@@ -250,7 +341,8 @@ def test_a_time_range_export_verifies_and_holds_the_events_in_the_range(service,
     events = [json.loads(line) for line in _lines(path, EVENTS)]
     assert 0 < len(events) < sealed_head(runner.reader).length
     for event in events:
-        at = datetime.fromisoformat(json.loads(event["state"])["timestamp"]["_data_"])
+        at = datetime.fromisoformat(json.loads(event["state"])["timestamp"]["_data_"] if "state" in event
+                                    else event["time"])
         assert since <= at < clock.now + timedelta(hours=1)
 
 
@@ -305,7 +397,7 @@ def test_the_commands_checkpoint_export_and_verify_and_the_offline_check_needs_n
 
     broken = _tampered(tmp_path / "all.zip", {EVENTS: _edit_state})
     refused = cli("verify-export", str(broken), environment=offline, cwd=elsewhere)
-    assert refused.returncode == 1 and "Refused at line 6 (position 6)" in refused.stderr
+    assert refused.returncode == 1 and "Refused at line 8 (position 8)" in refused.stderr
 
 
 @pytest.mark.parametrize("command", ["checkpoint", "verify-checkpoint", "public-key", "export", "verify-export"])

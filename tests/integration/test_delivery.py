@@ -1,5 +1,6 @@
 """Reminders delivered by e-mail (a real SMTP server) and webhook (a real HTTP receiver), on each real store:
-queued once per channel, retried with backoff, never sent twice at once, and failures kept in sight."""
+queued once for every channel whatever the settings, retried with backoff, never sent twice at once, failures
+and rows no worker can send kept in sight, and each shown only to those who read its item's collection."""
 
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.app import create_api
+from domain.errors import NotFound
+from domain.support_request import SupportRequest
 from domain.task import Task
 from projections.database import engine_for
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from scheduler.channels import EmailChannel, SmtpServer, WebhookChannel
-from scheduler.delivery import LEASE, DeliveryWorker
-from scheduler.outbox import DeliveriesProjection, Outbox, deliveries, delivery_id
+from scheduler.delivery import LEASE, MAX_AGE, DeliveryWorker
+from scheduler.outbox import OPERATOR, DeliveriesProjection, Outbox, deliveries, delivery_id
 from tests.factories import ADMIN, ERIK, register_cast, task_values
 
 SECRET = "a-webhook-secret-of-more-than-32-bytes"
@@ -149,7 +152,7 @@ def engine(store_env):
 
 @pytest.fixture
 def projection() -> DeliveriesProjection:
-    return DeliveriesProjection(["email", "webhook"])
+    return DeliveriesProjection()
 
 
 @pytest.fixture
@@ -184,22 +187,26 @@ def raise_upcoming_reminder(service, clock, **task) -> Task:
     return item
 
 
-def queue(engine, n: int, *, addressed_to: list[str] | None = None, at: datetime, channels=("webhook",)) -> list[str]:
-    """`n` reminders raised at `at`, put through the projection as the runner would; their reminder ids."""
-    events = [Task.ReminderRaised(originator_id=uuid4(), originator_version=2, timestamp=at, actor="scheduler",
-                                  reason=None,
-                                  data={"reminder_id": str(uuid4()), "deadline": "due", "due": date(2026, 12, 15),
-                                        "rung": "due_soon", "instant": at, "addressed_to": addressed_to or
-                                        ["user:sara"], "title": f"Task {i}"}) for i in range(n)]
+def queue(engine, n: int, *, addressed_to: list[str] | None = None, at: datetime, of=Task,
+          title: str = "Task {i}", first: int = 1000) -> list[str]:
+    """`n` reminders raised at `at` on items of class `of`, put through the projection as the runner would
+    (a row for each channel); their reminder ids."""
+    events = [of.ReminderRaised(originator_id=uuid4(), originator_version=2, timestamp=at, actor="scheduler",
+                                reason=None,
+                                data={"reminder_id": str(uuid4()), "deadline": "due", "due": date(2026, 12, 15),
+                                      "rung": "due_soon", "instant": at, "addressed_to": addressed_to or
+                                      ["user:sara"], "title": title.format(i=i)}) for i in range(n)]
     with engine.begin() as conn:
-        DeliveriesProjection(channels).handle(conn, [(1000 + i, e) for i, e in enumerate(events)])
+        DeliveriesProjection().handle(conn, [(first + i, e) for i, e in enumerate(events)])
     return [e.data["reminder_id"] for e in events]
 
 
-def rows(engine) -> list[dict]:
+def rows(engine, channel: str | None = None) -> list[dict]:
+    """The outbox's rows, oldest first; of `channel` only, if given."""
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(deliveries).order_by(deliveries.c.position,
-                                                                          deliveries.c.channel)).mappings()]
+        return [dict(r) for r in conn.execute(select(deliveries)
+                                              .where(*([deliveries.c.channel == channel] if channel else []))
+                                              .order_by(deliveries.c.position, deliveries.c.channel)).mappings()]
 
 
 def aware(value: datetime) -> datetime:
@@ -267,7 +274,7 @@ def test_a_reminder_is_emailed_once_to_every_addressee_with_an_address(service, 
     assert message["To"] == "hana@pccsee.example, sara@pccsee.example"
     assert message["From"] == "secretariat@pccsee.example"
     assert message["Subject"] == "Coming up: Catalogue bilateral agreements (due 2026-12-15)"
-    [row] = [r for r in rows(engine) if r["channel"] == "email"]
+    [row] = rows(engine, "email")
     assert message["Message-ID"] == f"<{row['id']}@secretariat>"
     body = message.get_content()
     assert "Task: Catalogue bilateral agreements" in body and "Deadline: due, 2026-12-15" in body
@@ -283,12 +290,12 @@ def test_the_smtp_urls_credentials_sign_in_and_refused_addresses_are_noted_not_r
     service.change_email("hana", "nobody@pccsee.example", actor=ADMIN)
     box.refuse.add("nobody@pccsee.example")
     deliveries.create(engine)
-    queue(engine, 1, addressed_to=["user:sara", "user:hana"], at=clock.now, channels=("email",))
+    queue(engine, 1, addressed_to=["user:sara", "user:hana"], at=clock.now)
     channel = email(port, f"smtp://secretariat:p%40ss%20word@127.0.0.1:{port}")
     assert worker(engine, service, clock, channel).run_once() == {"delivered": 1}
     assert box.logins == [(b"secretariat", b"p@ss word")]
     assert [to for to, _ in box.messages] == [["sara@pccsee.example"]]
-    [row] = rows(engine)
+    [row] = rows(engine, "email")
     assert row["status"] == "delivered" and "nobody@pccsee.example (550" in row["last_error"]
 
 
@@ -296,10 +303,10 @@ def test_an_smtp_server_that_defers_is_tried_again_later(service, clock, engine,
     box, port = mailbox
     box.answers.append("451 4.3.0 Try again later")
     deliveries.create(engine)
-    queue(engine, 1, at=clock.now, channels=("email",))
+    queue(engine, 1, at=clock.now)
     mail = worker(engine, service, clock, email(port))
     assert mail.run_once() == {"retrying": 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "email")
     assert row["last_error"].startswith("SMTP 451") and aware(row["next_attempt_at"]) == clock.now + timedelta(
         seconds=30)
     clock.advance(seconds=30)
@@ -311,15 +318,14 @@ def test_a_reminder_nobody_can_be_emailed_is_kept_as_no_recipients_and_can_be_re
                                                                                        mailbox):
     box, port = mailbox
     deliveries.create(engine)
-    [reminder] = queue(engine, 1, addressed_to=["user:erik", "role:ewg", "user:ghost"], at=clock.now,
-                       channels=("email",))
+    [reminder] = queue(engine, 1, addressed_to=["user:erik", "role:ewg", "user:ghost"], at=clock.now)
     mail = worker(engine, service, clock, email(port))
     assert mail.run_once() == {"no_recipients": 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "email")
     assert (row["status"], row["attempts"]) == ("no_recipients", 0)
     assert "erik" in row["last_error"] and box.messages == []
     service.change_email("erik", "erik@pccsee.example", actor=ERIK)
-    Outbox(engine).retry(delivery_id(reminder, "email"), now=clock.now, by="admin")
+    Outbox(engine).retry(delivery_id(reminder, "email"), OPERATOR, now=clock.now, by="cli:ops")
     assert mail.run_once() == {"delivered": 1}
     assert [to for to, _ in box.messages] == [["erik@pccsee.example"]]
 
@@ -335,18 +341,18 @@ def test_a_webhook_that_fails_twice_is_retried_with_backoff_and_then_delivered_s
     started = clock.now
     hook = worker(engine, service, clock, webhook(receiver))
     assert hook.run_once() == {"retrying": 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "webhook")
     assert (row["attempts"], aware(row["next_attempt_at"])) == (1, started + timedelta(seconds=30))
     assert row["last_error"].startswith("HTTP 503")
     clock.advance(seconds=29)
     assert hook.run_once() == {}  # not due yet
     clock.advance(seconds=1)
     assert hook.run_once() == {"retrying": 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "webhook")
     assert (row["attempts"], aware(row["next_attempt_at"])) == (2, clock.now + timedelta(seconds=60))
     clock.advance(seconds=60)
     assert hook.run_once() == {"delivered": 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "webhook")
     assert (row["status"], row["attempts"], aware(row["delivered_at"])) == ("delivered", 3, clock.now)
     assert row["last_error"] is None
     # Three tries of one delivery, each signed over its timestamp and exact body.
@@ -364,7 +370,7 @@ def test_jitter_shortens_a_backoff_by_at_most_half(service, clock, engine, proje
     deliveries.create(engine)
     queue(engine, 1, at=clock.now)
     worker(engine, service, clock, webhook(receiver), random=lambda: 0.0).run_once()
-    [row] = rows(engine)
+    [row] = rows(engine, "webhook")
     assert aware(row["next_attempt_at"]) == clock.now + timedelta(seconds=15)
 
 
@@ -427,7 +433,7 @@ def test_two_workers_racing_over_200_due_rows_send_each_exactly_once(service, cl
         assert receiver.ids() == {delivery_id(r, "webhook"): 1 for r in reminders}
         assert sum(results, Counter()) == {"delivered": 200}
         assert all(results), "both workers took a share"
-        assert {r["status"] for r in rows(engines[0])} == {"delivered"}
+        assert {r["status"] for r in rows(engines[0], "webhook")} == {"delivered"}
     finally:
         for e in engines:
             e.dispose()
@@ -461,7 +467,7 @@ def test_a_row_claimed_by_a_worker_that_died_is_delivered_once_by_another_after_
     assert survivor.run_once() == {"delivered": 1}
     assert survivor.run_once() == {}
     assert receiver.ids() == {delivery_id(reminder, "webhook"): 1}
-    [row] = rows(engine)
+    [row] = rows(engine, "webhook")
     assert (row["status"], row["attempts"], row["claimed_until"]) == ("delivered", 1, None)
 
 
@@ -477,43 +483,135 @@ def test_a_crash_after_the_receiver_acknowledged_repeats_the_delivery_under_the_
     assert receiver.ids() == {delivery_id(reminder, "webhook"): 2}
 
 
-# -- the API's role checks and metrics ------------------------------------------------------------------
+# -- who sees which deliveries, and metrics ------------------------------------------------------------
 
 
-def test_only_admins_heads_and_auditors_read_deliveries_and_auditors_never_retry(service, clock, engine, runner,
-                                                                                receiver, store_env):
+def test_heads_and_auditors_see_the_deliveries_of_what_they_read_only_a_head_retries_and_admins_neither(
+        service, clock, engine, runner, receiver, store_env):
     receiver.always = 500
-    queue(engine, 3, at=clock.now)
-    worker(engine, service, clock, webhook(receiver), max_attempts=1).run_once()
+    queue(engine, 2, at=clock.now)
+    [request] = queue(engine, 1, at=clock.now, of=SupportRequest, title="AL financial support request", first=2000)
+    worker(engine, service, clock, webhook(receiver), max_attempts=1).run_once()  # webhook rows: failed
     api = create_api(service, ReadModels(engine_for(store_env), service.mapper.transcoder), runner,
                      token_key="k" * 48)
     with TestClient(api) as client:
         def as_(name: str) -> dict:
             return {"Authorization": f"Bearer {api.state.tokens.issue(name)}"}
 
-        for reader in ("admin", "hana", "audrey"):
+        for reader in ("hana", "audrey"):  # both read every task, mandate and support request
             page = client.get("/deliveries", params={"limit": 2, "offset": 1}, headers=as_(reader))
             assert page.status_code == 200, page.text
-            assert page.json()["total"] == 3 and len(page.json()["deliveries"]) == 2
-        titles = [d["reminder"]["title"] for d in client.get("/deliveries", headers=as_("admin")).json()["deliveries"]]
-        assert titles == ["Task 2", "Task 1", "Task 0"]  # newest first
-        for outsider in ("alba", "sara", "erik"):
+            assert page.json()["total"] == 6 and len(page.json()["deliveries"]) == 2
+        listed = client.get("/deliveries", params={"channel": "webhook"}, headers=as_("audrey")).json()["deliveries"]
+        assert [d["reminder"]["title"] for d in listed] == ["AL financial support request", "Task 1", "Task 0"]
+        # An admin manages users and reads no item: not even a delivery's title, id or deadline.
+        for outsider in ("admin", "alba", "sara", "erik"):
             refused = client.get("/deliveries", headers=as_(outsider))
-            assert refused.status_code == 403 and "admin, head, auditor" in refused.json()["detail"]
-        failed_id = client.get("/deliveries", headers=as_("admin")).json()["deliveries"][0]["id"]
-        for refused_writer in ("audrey", "alba"):
-            refused = client.post(f"/deliveries/{failed_id}/retry", headers=as_(refused_writer))
+            assert refused.status_code == 403 and refused.json()["detail"].endswith("head, auditor")
+            assert "support request" not in refused.text
+        request_id = delivery_id(request, "webhook")
+        for refused_writer in ("audrey", "admin", "alba"):
+            refused = client.post(f"/deliveries/{request_id}/retry", headers=as_(refused_writer))
             assert refused.status_code == 403, refused.text
-        assert client.post(f"/deliveries/{failed_id}/retry", headers=as_("admin")).status_code == 200
-        assert client.post("/deliveries/no-such-id/retry", headers=as_("admin")).status_code == 404
-        assert client.get("/deliveries", params={"status": "sent"}, headers=as_("admin")).status_code == 422
+        retried = client.post(f"/deliveries/{request_id}/retry", headers=as_("hana"))
+        assert retried.status_code == 200, retried.text
+        assert (retried.json()["status"], retried.json()["reminder"]["collection"]) == ("pending", "support-requests")
+        assert client.post("/deliveries/no-such-id/retry", headers=as_("hana")).status_code == 404
+        assert client.get("/deliveries", params={"status": "sent"}, headers=as_("hana")).status_code == 422
         assert client.get("/deliveries").status_code == 401
 
-        metrics = client.get("/metrics", headers=as_("audrey")).text
+        # Counts only, no reminder: an admin still watches the outbox's health.
+        metrics = client.get("/metrics", headers=as_("admin")).text
         assert 'secretariat_deliveries{channel="webhook",status="failed"} 2.0' in metrics
         assert 'secretariat_deliveries{channel="webhook",status="pending"} 1.0' in metrics
         assert 'secretariat_deliveries{channel="webhook",status="delivered"} 0.0' in metrics
+        assert 'secretariat_deliveries{channel="email",status="pending"} 3.0' in metrics  # no worker has e-mail
+        assert 'secretariat_deliveries{channel="email",status="expired"} 0.0' in metrics
         assert 'secretariat_delivery_attempts_total{channel="webhook",outcome="failed"}' in metrics
+        assert "support request" not in metrics
+
+
+def test_the_outbox_lists_and_retries_within_a_scope_only(service, clock, engine, runner):
+    from scheduler.outbox import DeliveryScope
+
+    deliveries.create(engine, checkfirst=True)
+    [task] = queue(engine, 1, at=clock.now)
+    [request] = queue(engine, 1, at=clock.now, of=SupportRequest, first=2000)
+    with engine.begin() as conn:
+        conn.execute(update(deliveries).values(status="failed"))
+    outbox, tasks_only = Outbox(engine), DeliveryScope(("tasks",))
+    listed, total = outbox.list_deliveries(tasks_only)
+    assert {d["reminder_id"] for d in listed} == {task} and total == 2  # its e-mail and webhook rows
+    assert outbox.list_deliveries(DeliveryScope(())) == ([], 0)
+    with pytest.raises(NotFound):  # one outside the scope does not exist for the caller
+        outbox.retry(delivery_id(request, "email"), tasks_only, now=clock.now, by="hana")
+    with pytest.raises(NotFound):
+        outbox.get(delivery_id(request, "email"), tasks_only)
+    assert rows(engine, "email")[1]["status"] == "failed"
+    assert outbox.retry(delivery_id(task, "email"), tasks_only, now=clock.now, by="hana")["status"] == "pending"
+    assert outbox.list_deliveries(OPERATOR)[1] == 4
+
+
+# -- channels configured in some processes and not others -------------------------------------------------
+
+
+def test_a_process_without_channel_settings_queues_every_channel_and_each_worker_sends_its_own(
+        service, clock, store_env, mailbox, receiver):
+    """`secretariat project` (or `schedule`) started without SMTP or webhook settings follows the log with
+    everyone: it queues the reminders it passes, for every channel, so none is skipped for good."""
+    from secretariat.bootstrap import build_projections
+
+    box, port = mailbox
+    read_models, runner = build_projections(service, store_env)  # settings name no channel: it takes none
+    try:
+        raise_upcoming_reminder(service, clock)
+        [outbox_view] = [p for p in runner.projections if p.name == "deliveries"]
+        runner.catch_up(outbox_view)
+        assert [(r["channel"], r["status"]) for r in rows(runner.engine)] == [("email", "pending"),
+                                                                              ("webhook", "pending")]
+        # A worker sends its own channel's rows only; the other's wait for one that has it, in sight.
+        assert worker(runner.engine, service, clock, email(port)).run_once() == {"delivered": 1}
+        assert len(box.messages) == 1 and receiver.posts == []
+        waiting, _ = Outbox(runner.engine).list_deliveries(OPERATOR, status="pending")
+        assert [(d["channel"], d["attempts"]) for d in waiting] == [("webhook", 0)]
+        clock.advance(hours=3)  # the webhook configured in a process that starts later, within MAX_AGE
+        assert worker(runner.engine, service, clock, webhook(receiver)).run_once() == {"delivered": 1}
+        assert [(r["channel"], r["status"]) for r in rows(runner.engine)] == [("email", "delivered"),
+                                                                              ("webhook", "delivered")]
+        assert len(box.messages) == 1 and len(receiver.posts) == 1
+    finally:
+        runner.engine.dispose()
+        read_models.engine.dispose()
+
+
+def test_a_row_waiting_longer_than_max_age_is_expired_by_the_first_worker_with_its_channel_and_retryable(
+        service, clock, engine, runner, receiver):
+    started = clock.now
+    [old] = queue(engine, 1, at=started)
+    [recent] = queue(engine, 1, at=started + timedelta(hours=2), first=2000)
+    clock.now = started + MAX_AGE + timedelta(hours=1)  # the webhook is configured only now
+    hook = worker(engine, service, clock, webhook(receiver))
+    assert hook.run_once() == {"expired": 1, "delivered": 1}
+    assert receiver.ids() == {delivery_id(recent, "webhook"): 1}
+    old_row, recent_row = rows(engine, "webhook")
+    assert (old_row["status"], old_row["attempts"]) == ("expired", 0)
+    assert old_row["last_error"].startswith("not sent: its try was due more than 24 h before")
+    assert recent_row["status"] == "delivered"
+    assert {r["status"] for r in rows(engine, "email")} == {"pending"}  # not its channel: left as they are
+    assert hook.run_once() == {}
+    # Visible and retryable: a retry is due now, so it is sent however old its reminder.
+    Outbox(engine).retry(delivery_id(old, "webhook"), OPERATOR, now=clock.now, by="hana")
+    assert hook.run_once() == {"delivered": 1}
+    assert receiver.ids() == {delivery_id(recent, "webhook"): 1, delivery_id(old, "webhook"): 1}
+
+
+def test_a_store_whose_outbox_is_at_the_unreleased_version_1_is_refused_not_rebuilt(service, engine, runner):
+    from projections import tracking
+
+    with engine.begin() as conn:
+        tracking.start_afresh(conn, "deliveries", 1)
+    with pytest.raises(ValueError, match="never rebuilt"):
+        runner.setup()
 
 
 # -- wired as the scheduler runs it ---------------------------------------------------------------------
@@ -525,7 +623,7 @@ def test_a_scheduler_tick_raises_queues_and_emails_a_reminder_once(service, cloc
     from scheduler.ticker import ReminderScheduler
 
     box, port = mailbox
-    deliveries_view = DeliveriesProjection(["email"])
+    deliveries_view = DeliveriesProjection()
     runner = ProjectionRunner(service, engine, [ItemsProjection(service.mapper.transcoder), RemindersProjection(),
                                                 deliveries_view])
     runner.setup()
@@ -540,4 +638,6 @@ def test_a_scheduler_tick_raises_queues_and_emails_a_reminder_once(service, cloc
     ticker.tick()
     assert [(to, m["Subject"]) for to, m in box.messages] == [(["sara@pccsee.example"],
                                                                "Coming up: Wired (due 2026-12-15)")]
+    # No worker has the webhook: its row waits, pending, for one that has it.
+    assert [(r["status"], r["attempts"]) for r in rows(engine, "webhook")] == [("pending", 0)]
     read_models.engine.dispose()

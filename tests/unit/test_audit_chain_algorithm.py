@@ -8,7 +8,8 @@ import struct
 
 import pytest
 
-from projections.chain import GENESIS, NotCanonical, _quick, canonical, entry_hash, verify_entries
+from projections.chain import (GENESIS, NotCanonical, _quick, canonical, entry_hash, entry_hash_of, read_payload,
+                               verify_entries)
 
 ITEM = "6ba36e32-34f3-5c86-9dae-c11f660b68aa"
 STORED = ('{"timestamp": {"_type_":"datetime_iso","_data_":"2026-11-23T09:00:00+00:00"}, '
@@ -16,22 +17,38 @@ STORED = ('{"timestamp": {"_type_":"datetime_iso","_data_":"2026-11-23T09:00:00+
 CANONICAL = ('{"a":"line\\nbreak","b":[1,{"a":true,"z":null}],'
              '"timestamp":{"_data_":"2026-11-23T09:00:00+00:00","_type_":"datetime_iso"},'
              '"title":"Sofia — über"}').encode()
-FIRST = "546903a6b148bacb06608721e80687ac7a484319bfdf1b8bbaadbb80a3f4b5b6"
-SECOND = "1bf07f633e99f52179c88c17d5bbb316831ea82fb5c86ec1c4811cd417c855a5"
+TIME = "2026-11-23T09:00:00+00:00"
+PAYLOAD_SHA256 = "44b5443e5efe2eedc046d22cc33a717cae4aeb32efaf7af1b4370be4afb1af33"  # of CANONICAL
+FIRST = "347fb3da509ca980f76ade6997b3d368ef41146bfa5a122b5a44c7ee2ab9c882"
+SECOND = "4db7ac911c1704d6a041be02f599b84ad7f7a9c8cd6f714a43030597cd740d6d"
 
 
 def test_the_canonical_payload_sorts_keys_drops_whitespace_and_keeps_unicode_as_utf8():
     assert canonical(STORED) == (CANONICAL, "2026-11-23T09:00:00+00:00")
 
 
-def test_the_entry_hash_is_sha256_over_length_framed_fields_as_documented():
-    def framed(*fields: bytes) -> bytes:
-        return b"".join(struct.pack(">Q", len(f)) + f for f in fields)
+def _framed(*fields: bytes) -> bytes:
+    return b"".join(struct.pack(">Q", len(f)) + f for f in fields)
 
-    by_hand = hashlib.sha256(framed(b"0" * 64, b"1", ITEM.encode(), b"1", b"domain.task:Task.Created",
-                                    b"2026-11-23T09:00:00+00:00", CANONICAL)).hexdigest()
+
+def test_the_entry_hash_is_sha256_over_length_framed_fields_ending_with_the_payload_digest_as_documented():
+    digest = hashlib.sha256(CANONICAL).hexdigest()
+    assert digest == PAYLOAD_SHA256 and read_payload(STORED)[1:] == (PAYLOAD_SHA256, TIME)
+    by_hand = hashlib.sha256(_framed(b"0" * 64, b"1", ITEM.encode(), b"1", b"domain.task:Task.Created",
+                                     TIME.encode(), digest.encode())).hexdigest()
     assert entry_hash(GENESIS, 1, ITEM, 1, "domain.task:Task.Created", STORED) == by_hand == FIRST
-    assert entry_hash(FIRST, 2, ITEM, 2, "domain.task:Task.Started", STORED) == SECOND
+    second = hashlib.sha256(_framed(FIRST.encode(), b"2", ITEM.encode(), b"2", b"domain.task:Task.Started",
+                                    TIME.encode(), digest.encode())).hexdigest()
+    assert entry_hash(FIRST, 2, ITEM, 2, "domain.task:Task.Started", STORED) == second == SECOND
+
+
+def test_an_entry_recomputes_from_its_payload_digest_and_time_alone():
+    """What an export's redacted line gives: the digest and the time stand for the payload."""
+    assert entry_hash_of(GENESIS, 1, ITEM, 1, "domain.task:Task.Created", TIME, PAYLOAD_SHA256) == FIRST
+    assert entry_hash_of(FIRST, 2, ITEM, 2, "domain.task:Task.Started", TIME, PAYLOAD_SHA256) == SECOND
+    other = hashlib.sha256(CANONICAL + b" ").hexdigest()
+    assert entry_hash_of(GENESIS, 1, ITEM, 1, "domain.task:Task.Created", TIME, other) != FIRST
+    assert entry_hash_of(GENESIS, 1, ITEM, 1, "domain.task:Task.Created", "", PAYLOAD_SHA256) != FIRST
 
 
 def test_an_event_without_a_timestamp_hashes_an_empty_time():

@@ -1,20 +1,25 @@
-"""Delivery's rules that need no server: who a reminder reaches, addresses, backoff, SMTP URLs, signatures, settings."""
+"""Delivery's rules that need no server: who a reminder reaches, addresses, backoff, SMTP URLs, signatures, settings,
+who sees which deliveries, and the e-mail's Subject."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
 
+from domain.actor import Actor
+from domain.application import AGGREGATES
 from domain.errors import Forbidden, RuleBroken, ValidationFailed
 from domain.user import User
-from scheduler.channels import SmtpServer, signature
+from scheduler import outbox
+from scheduler.channels import Delivery, EmailChannel, SmtpServer, WebhookChannel, signature
 from scheduler.delivery import backoff
+from scheduler.outbox import CHANNELS, DeliveriesProjection, delivery_scope
 from secretariat.settings import Settings
-from tests.factories import ADMIN, HANA, SARA, register_cast
+from tests.factories import ADMIN, ALBA, AUDREY, ERIK, HANA, SARA, register_cast
 
 LONG_SECRET = "s" * 32
 
@@ -103,3 +108,52 @@ def test_delivery_settings_default_to_no_channel_and_eight_tries(monkeypatch):
         None, None, "secretariat@localhost", 8)
     monkeypatch.setenv("SECRETARIAT_SMTP_URL", "smtp+starttls://ann:hunter2@mail.example:587")
     assert "hunter2" not in repr(Settings())
+
+
+# -- who sees which deliveries ---------------------------------------------------------------------
+
+
+def test_heads_and_auditors_see_the_deliveries_of_every_collection_they_read_in_full_and_only_heads_retry():
+    everything = tuple(AGGREGATES)
+    for reader in (HANA, AUDREY):
+        assert delivery_scope(reader).collections == everything
+    assert delivery_scope(HANA, retry=True).collections == everything
+    with pytest.raises(Forbidden, match="retrying a delivery needs one of: head"):
+        delivery_scope(AUDREY, retry=True)
+    # An admin manages users: a delivery shows its item's title, id and deadline, so none; nor do others.
+    for outsider in (ADMIN, ALBA, SARA, ERIK):
+        with pytest.raises(Forbidden, match="reading deliveries needs one of: head, auditor"):
+            delivery_scope(outsider)
+        with pytest.raises(Forbidden):
+            delivery_scope(outsider, retry=True)
+    # A head who also administers reads as a head.
+    assert delivery_scope(Actor("root", frozenset({"admin", "head"}))).collections == everything
+
+
+def test_a_reader_of_some_items_of_a_collection_sees_none_of_its_deliveries(monkeypatch):
+    """Deliveries have no Party to filter by: a liaison's own-Party scope of support requests is not
+    the whole collection, so were liaisons given deliveries they would see none of those."""
+    monkeypatch.setattr(outbox, "DELIVERY_READERS", ("party",))
+    assert AGGREGATES["support-requests"].workflow.read_scope(ALBA) == {"party": "AL"}
+    assert delivery_scope(ALBA).collections == ()
+
+
+def test_every_reminder_is_queued_for_every_channel_there_is_whatever_the_settings():
+    assert CHANNELS == (EmailChannel.name, WebhookChannel.name)
+    assert DeliveriesProjection().channels == CHANNELS
+
+
+# -- the e-mail ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title", ["AL financial\nsupport request", "AL financial\r\n support request",
+                                   "AL financial \t\x0b\x00 support\u2028request", " AL financial support request\n"])
+def test_a_title_with_line_breaks_or_control_characters_makes_a_one_line_subject(title):
+    reminder = {"rung": "overdue", "title": title, "deadline": "due", "due": "2026-12-15", "collection":
+                "support-requests", "item_id": "i", "addressed_to": ["role:secretariat"]}
+    channel = EmailChannel(SmtpServer("mail.example", 25, "none"), "secretariat@pccsee.example")
+    message = channel.message(Delivery("d", reminder, ["sara@pccsee.example"],
+                                       datetime(2026, 12, 16, 8, tzinfo=timezone.utc)))
+    assert message["Subject"] == "Overdue: AL financial support request (due 2026-12-15)"
+    assert b"\nSubject: Overdue: AL financial support request (due 2026-12-15)\n" in message.as_bytes()
+    assert "AL financial" in message.get_content()  # the body keeps the title as it is

@@ -58,7 +58,7 @@ def test_reminders_are_events_in_the_items_history_by_the_scheduler(service, clo
     assert history[-1]["data"]["rung"] == "due_soon"
     assert history[-1]["data"]["due"] == DUE
     assert history[-1]["state_before"] == history[-1]["state_after"] == "open"
-    assert reminder["reminder_id"] == str(reminder_id(task.id, "due", DUE, "due_soon"))
+    assert reminder["reminder_id"] == str(reminder_id(task.id, history[-1]["version"]))
     assert reminder["addressed_to"] == ["user:sara"]
     assert reminder["instant"] == CLOCK.instant(DUE, rung_named("due_soon"))
 
@@ -89,8 +89,21 @@ def test_a_reschedule_starts_a_fresh_ladder(service, clock):
     clock.now = CLOCK.instant(new_due, rung_named("upcoming")) - timedelta(seconds=1)
     assert raised_rungs(service, task.id) == []
     clock.now = CLOCK.instant(new_due, rung_named("upcoming"))
-    [reminder] = service.raise_reminders([task.id])
-    assert reminder["reminder_id"] == str(reminder_id(task.id, "due", new_due, "upcoming"))
+    assert raised_rungs(service, task.id) == ["upcoming"]
+
+
+def test_a_deadline_moved_away_and_back_starts_a_fresh_ladder_with_new_reminder_ids(service, clock):
+    task = new_task(service, due=DUE)
+    clock.now = CLOCK.instant(DUE, rung_named("due_soon"))
+    [first] = service.raise_reminders([task.id])
+    assert first["rung"] == "due_soon"
+    for due in (date(2027, 2, 1), DUE):
+        service.act("tasks", task.id, "reschedule", ERIK, {"due": due}, reason="the CoM moved its meeting")
+    item = service.get_item("tasks", task.id, SARA)
+    assert [(d["due"], d["last_reminder"]) for d in item.deadlines()] == [(DUE, None)]
+    [again] = service.raise_reminders([task.id])  # due_soon is due again on the fresh ladder: raised, not skipped
+    assert again["rung"] == "due_soon" and again["reminder_id"] != first["reminder_id"]
+    assert item.reminders[first["reminder_id"]]["superseded"] is True
 
 
 def test_a_terminal_state_closes_the_ladder(service, clock):
@@ -127,7 +140,7 @@ def test_an_addressee_acknowledges_a_reminder_once(service, clock):
     with pytest.raises(Forbidden):
         service.acknowledge_reminder("tasks", task.id, reminder["reminder_id"], HANA)
     with pytest.raises(NotFound):
-        service.acknowledge_reminder("tasks", task.id, str(reminder_id(task.id, "due", DUE, "overdue")), SARA)
+        service.acknowledge_reminder("tasks", task.id, str(reminder_id(task.id, 99)), SARA)
     item, position = service.acknowledge_reminder("tasks", task.id, reminder["reminder_id"], SARA)
     again, no_position = service.acknowledge_reminder("tasks", task.id, reminder["reminder_id"], SARA)
     assert position is not None and no_position is None and again.version == item.version

@@ -27,6 +27,15 @@ def test_an_unknown_time_zone_and_database_are_refused_naming_what_works(monkeyp
         Settings()
 
 
+def test_the_reminder_time_is_a_local_time_of_day(monkeypatch):
+    monkeypatch.setenv("SECRETARIAT_REMINDER_TIME", "08:30")
+    assert Settings().reminder_time.isoformat() == "08:30:00"
+    for wrong in ("09:00Z", "09:00+02:00", "25:00", "nine"):
+        monkeypatch.setenv("SECRETARIAT_REMINDER_TIME", wrong)
+        with pytest.raises(ValidationError, match="reminder_time"):
+            Settings()
+
+
 def test_database_urls_become_the_libraries_settings():
     assert event_store_env("sqlite:///data/s.db") == {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                                                      "SQLITE_DBNAME": "data/s.db"}
