@@ -40,6 +40,7 @@ from domain.errors import ValidationFailed
 from domain.idempotency import IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.user import User
+from projections.database import as_utc
 from projections.runner import copies_beside
 
 metadata = MetaData()
@@ -213,7 +214,7 @@ def read_audit_events(conn: Connection, transcoder: Transcoder, scope: AuditLogS
 
 def _document(row: Any, transcoder: Transcoder) -> dict[str, Any]:
     return {"position": row.position, "kind": row.kind, "item_id": row.item_id, "collection": row.collection,
-            "version": row.version, "type": row.type, "at": _aware(row.at), "actor": row.actor,
+            "version": row.version, "type": row.type, "at": as_utc(row.at), "actor": row.actor,
             "reason": row.reason, "data": transcoder.decode(row.data.encode()), "party": row.party}
 
 
@@ -221,9 +222,6 @@ def _utc(instant: datetime) -> datetime:
     # SQLite keeps the wall time it is given, and every stored instant is UTC: compare in UTC.
     return instant.astimezone(timezone.utc)
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 @functools.cache

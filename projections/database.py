@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL
 
@@ -49,3 +51,8 @@ def engine_for(store_env: dict[str, str], *, writer: bool = False) -> Engine:
         options.append("-csynchronous_commit=off")
     connect_args = {"options": " ".join(options)} if options else {}
     return create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True, connect_args=connect_args)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An instant read from a view as an aware UTC datetime: SQLite hands back naive ones (all stored as UTC)."""
+    return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
 from domain.reminders import next_rung_day
+from projections.database import as_utc
 from projections.runner import copies_beside
 
 metadata = MetaData()
@@ -193,7 +194,7 @@ class ItemsProjection:
 
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
-                               _aware(row.state_since))
+                               as_utc(row.state_since))
                 for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
 
     def _row(self, known: "_Known") -> dict[str, Any]:
@@ -253,13 +254,9 @@ def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
 def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     """The item as its row keeps it."""
     cls = AGGREGATES[row.collection]
-    return cls.restore(UUID(row.id), row.version, _aware(row.created_at), _aware(row.updated_at), row.state,
+    return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
                        transcoder.decode(row.fields.encode()))
 
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every instant stored here is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 @functools.cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any, Mapping
 
@@ -15,6 +15,7 @@ from domain.application import AGGREGATES
 from domain.audit_log import audit_log_scope
 from domain.errors import Forbidden
 from domain.item import WorkflowItem
+from projections.database import as_utc
 from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, mandate_tasks,
                                restore, state_durations)
 from projections.audit_log import audit_filter, read_audit_events
@@ -272,8 +273,7 @@ def reminder_document(row: Mapping[str, Any]) -> dict[str, Any]:
     document = {k: v for k, v in row.items() if k != "position"}
     document["addressed_to"] = row["addressed_to"].split(", ")
     for instant in ("instant", "raised_at", "acknowledged_at"):
-        if document[instant] is not None and document[instant].tzinfo is None:
-            document[instant] = document[instant].replace(tzinfo=timezone.utc)  # SQLite hands back naive UTC
+        document[instant] = as_utc(document[instant])
     return document
 
 

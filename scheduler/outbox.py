@@ -42,6 +42,7 @@ from domain.actor import Actor
 from domain.application import AGGREGATES
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.item import WorkflowItem
+from projections.database import as_utc
 from projections.reminders import collection_of
 
 log = logging.getLogger("secretariat.delivery")
@@ -287,9 +288,9 @@ def _unclaimed(now: datetime):
 
 def delivery_document(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "reminder_id": row["reminder_id"], "channel": row["channel"], "status": row["status"],
-            "attempts": row["attempts"], "next_attempt_at": _aware(row["next_attempt_at"]),
-            "last_error": row["last_error"], "delivered_at": _aware(row["delivered_at"]),
-            "created_at": _aware(row["created_at"]),
+            "attempts": row["attempts"], "next_attempt_at": as_utc(row["next_attempt_at"]),
+            "last_error": row["last_error"], "delivered_at": as_utc(row["delivered_at"]),
+            "created_at": as_utc(row["created_at"]),
             "recipients": json.loads(row["recipients"]) if row["recipients"] else [],
             "reminder": json.loads(row["reminder"])}
 
@@ -304,8 +305,3 @@ def _utc(value: datetime) -> datetime:
     # SQLite keeps the wall time and drops the offset, so every instant goes in as UTC.
     return value.astimezone(timezone.utc)
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

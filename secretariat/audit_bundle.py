@@ -188,9 +188,9 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
                 io.BufferedReader(bundle.open(CHAIN), 1 << 20) as chain_file:
             for number, (event_raw, entry_raw) in enumerate(zip_longest(events_file, chain_file), 1):
                 if event_raw is None:
-                    return refused(f"chain.jsonl has more lines than events.jsonl", f"{CHAIN} line {number}")
+                    return refused("chain.jsonl has more lines than events.jsonl", f"{CHAIN} line {number}")
                 if entry_raw is None:
-                    return refused(f"events.jsonl has more lines than chain.jsonl", f"{EVENTS} line {number}")
+                    return refused("events.jsonl has more lines than chain.jsonl", f"{EVENTS} line {number}")
                 events_digest.update(event_raw)
                 chain_digest.update(entry_raw)
                 event, entry = _event(event_raw), _fields(entry_raw, _ENTRY)

@@ -74,9 +74,9 @@ def build_projections(service: SecretariatApplication,
 
 
 def build_scheduler(settings: Settings, service: SecretariatApplication, read_models: ReadModels,
-                    runner: ProjectionRunner, channels: Mapping[str, Channel] | None = None) -> ReminderScheduler:
+                    runner: ProjectionRunner) -> ReminderScheduler:
     """The reminder scheduler over the application and its views, delivering through the configured channels."""
-    channels = delivery_channels(settings) if channels is None else channels
+    channels = delivery_channels(settings)
     worker = DeliveryWorker(runner.engine, channels, recipients=service.recipients, clock=service.clock,
                             max_attempts=settings.delivery_max_attempts) if channels else None
     return ReminderScheduler(service, read_models, runner, deliver=worker.run_once if worker else None)

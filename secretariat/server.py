@@ -26,7 +26,7 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     redact_tokens_in_access_log()  # uvicorn has configured logging by now, in this worker process
     service = build_application(settings)
     read_models, runner = build_projections(service, event_store_env(settings.database_url))
-    reminders = build_scheduler(settings, service, read_models, runner)  # it builds the configured channels
+    reminders = build_scheduler(settings, service, read_models, runner)
 
     @asynccontextmanager
     async def lifespan(_api: FastAPI):

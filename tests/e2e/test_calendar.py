@@ -3,7 +3,6 @@ that the server counts a closure in the next deadline at once."""
 
 from __future__ import annotations
 
-import itertools
 import subprocess
 from datetime import date, datetime, timedelta
 from typing import Iterator

@@ -14,7 +14,6 @@ from domain.errors import Forbidden
 from domain.user import User
 from projections.audit_log import AuditLogProjection, audit_events, audit_filter, read_audit_events
 from projections.database import engine_for
-from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from tests.factories import (ADMIN, ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast,
                              request_values, task_values)
@@ -35,13 +34,6 @@ def runner(service, store_env):
     runner.setup()
     yield runner
     runner.engine.dispose()
-
-
-@pytest.fixture
-def read_models(service, store_env):
-    models = ReadModels(engine_for(store_env), service.mapper.transcoder)
-    yield models
-    models.engine.dispose()
 
 
 def some_history(service, clock) -> dict:

@@ -17,7 +17,6 @@ from projections import tracking
 from projections.database import engine_for
 from projections.as_of import dashboard_as_of
 from projections.items import ItemsProjection, items
-from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from tests.factories import (ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
                              task_values)
@@ -37,13 +36,6 @@ def runner(service, store_env):
     runner.setup()
     yield runner
     runner.engine.dispose()
-
-
-@pytest.fixture
-def read_models(service, store_env):
-    models = ReadModels(engine_for(store_env), service.mapper.transcoder)
-    yield models
-    models.engine.dispose()
 
 
 def some_history(service) -> dict:

@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 from eventsourcing.utils import get_topic
 
-from domain.item import WorkflowItem
 from domain.reminders import rung_named
 from domain.task import Task
-from projections.queries import ReadModels
 from scheduler.ticker import ReminderScheduler
 from secretariat.bootstrap import build_projections
 from tests.conftest import make_service
