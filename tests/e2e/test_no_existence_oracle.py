@@ -120,7 +120,7 @@ def world(server: Server) -> World:
     world = World({"support-requests": serbian, "mandates": mandate, "tasks": task})
     for item in world.items.values():  # raised by the served scheduler, addressed to the secretariat or sara
         if item is not mandate:
-            [reminder] = _eventually_reminded(sara, item["id"])
+            reminder = _first_reminder(sara, item["id"])
             world.reminders[reminder["id"]] = reminder["collection"]
     return world
 
@@ -131,13 +131,13 @@ def _acted(client: httpx.Client, collection: str, item_id: str, action: str) -> 
     return response.json()
 
 
-def _eventually_reminded(client: httpx.Client, item_id: str) -> list[dict[str, Any]]:
+def _first_reminder(client: httpx.Client, item_id: str) -> dict[str, Any]:
     found = inbox_reminders_for(client, item_id, INBOX_WAIT_SECONDS)
     assert found, f"no reminder was raised on {item_id} within {INBOX_WAIT_SECONDS} s"
-    return found[:1]
+    return found[0]
 
 
-# -- how each path parameter is filled in: (values, the hidden item's collection or None) ---------------
+# -- each route made concrete: its collection, a hidden id, its action -------------------------------------
 
 @dataclass(frozen=True)
 class Case:
