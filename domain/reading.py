@@ -5,8 +5,8 @@ now, at a version, as it was at an instant, and its history.
 is now and before any version, instant or reminder is looked at. An id that names nothing, a
 malformed one, one of another collection and one the caller may not read (another Party's
 request; any support request for the EWG) all raise the same error with the same words, so no
-status, wording or timing of a later lookup tells another Party's request from a missing one:
-not its version count, not its creation instant, not its reminders.
+later lookup can tell another Party's request from a missing one: not its version count, not
+its creation instant, not its reminders.
 """
 
 from __future__ import annotations

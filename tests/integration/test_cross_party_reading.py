@@ -50,7 +50,8 @@ def test_another_partys_request_at_any_instant_is_refused_as_an_unknown_id_is(se
     service.act("support-requests", theirs.id, "start_screening", SARA, {})
     absent = uuid4()
     instants = [created - timedelta(days=400), created - timedelta(microseconds=1), created,
-                created + timedelta(microseconds=1), created + timedelta(days=1), clock.now, clock.now + timedelta(days=9)]
+                created + timedelta(microseconds=1), created + timedelta(days=1), clock.now,
+                clock.now + timedelta(days=9)]
     for reader in (ALBA, ERIK):
         for instant in instants:
             hidden = refusal(lambda: service.get_item("support-requests", theirs.id, reader, as_of=instant), theirs.id)
