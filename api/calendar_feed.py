@@ -49,8 +49,8 @@ def feed_reader(service: Service, tokens: Tokens, credentials: BearerCredentials
     holder = tokens.holder_of(token, scope=CALENDAR_SCOPE)
     actor = service.actor_holding(holder.username, holder.generation, calendar=True) if holder else None
     if actor is None:
-        raise HTTPException(401, "the calendar token is invalid, expired or signed out; get a new feed URL from POST "
-                                 "/calendar/feed-token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "the calendar token is invalid or expired, or its user signed out; get a new feed "
+                                 "URL from POST /calendar/feed-token", headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 

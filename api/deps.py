@@ -53,7 +53,8 @@ def current_actor(service: Service, tokens: Tokens,
     holder = tokens.holder_of(credentials.credentials)
     actor = service.actor_holding(holder.username, holder.generation) if holder else None
     if actor is None:
-        raise HTTPException(401, "the token is invalid, expired or signed out; sign in again at POST /auth/token",
+        raise HTTPException(401, "the token is invalid or expired, or its user signed out; sign in again at "
+                                 "POST /auth/token",
                             headers=_UNAUTHENTICATED)
     return actor
 

@@ -40,8 +40,8 @@ def page_actor(request: Request, service: Service) -> Actor:
 
 def start_session(response: Response, request: Request, username: str, generation: int) -> None:
     tokens = request.app.state.tokens
-    response.set_cookie(SESSION_COOKIE, tokens.issue(username, generation), max_age=int(tokens.ttl.total_seconds()), path="/",
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, tokens.issue(username, generation), max_age=int(tokens.ttl.total_seconds()),
+                        path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
 
 
 def end_session(response: Response, request: Request) -> None:
