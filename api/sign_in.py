@@ -3,10 +3,13 @@
 A password check costs Argon2's time and memory on purpose, so:
 - the throttle (api/sign_in_throttle.py) refuses a try that comes too soon after wrong passwords
   (429 with Retry-After) before any work is done;
-- at most `max_concurrent` checks run at once, in the thread pool. When none is free, a pair
-  that signed in before waits for one on the event loop (up to `wait_seconds`), and anyone else
-  is told to come back (503 with Retry-After) rather than queueing: so a flood of sign-ins can
-  take at most that many threads and that much memory from everything else;
+- at most `max_concurrent` checks run at once, in the thread pool, and one of them is kept for
+  pairs (username and address) that signed in before. When none is free, such a pair waits for
+  one on the event loop (up to `wait_seconds`), and anyone else is told to come back (503 with
+  Retry-After) rather than queueing: so a flood of sign-ins can take at most that many threads
+  and that much memory from everything else, and never the slot a returning user needs;
+- a stranger's check runs in threads of the lowest CPU priority (nice 19, on Linux), so password
+  guessing gets only the CPU that signed-in users and returning ones leave over;
 - a lock-out of an existing user is recorded on the user (`User.LockedOut`), in the decision log.
 """
 
@@ -14,6 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from fastapi import HTTPException, Request
@@ -44,7 +51,12 @@ class SignInGate:
         self.max_concurrent = max_concurrent
         self.trusted_proxies = trusted_proxies
         self.wait_seconds = wait_seconds
-        self._slots: asyncio.Semaphore | None = None  # made on the event loop that uses it
+        # Made on the event loop that uses them: every check takes a slot; a stranger's also takes one of the
+        # strangers' slots, one fewer than all (unless there is only one), so one is always left for known pairs.
+        self._slots: asyncio.Semaphore | None = None
+        self._strangers: asyncio.Semaphore | None = None
+        self._strangers_threads = ThreadPoolExecutor(max(1, max_concurrent - 1), "sign-in-stranger",
+                                                     initializer=_lowest_cpu_priority)
 
     async def sign_in(self, request: Request, service: SecretariatApplication, username: str,
                       password: str) -> User | None:
@@ -59,12 +71,18 @@ class SignInGate:
             self.throttle.abandoned(attempt)
             raise
         try:
-            user = await run_in_threadpool(service.signed_in_user, username, password)
+            if attempt.known:
+                user = await run_in_threadpool(service.signed_in_user, username, password)
+            else:
+                user = await asyncio.get_running_loop().run_in_executor(
+                    self._strangers_threads, service.signed_in_user, username, password)
         except BaseException:
             self.throttle.abandoned(attempt)
             raise
         finally:
             self._slots.release()
+            if not attempt.known:
+                self._strangers.release()
         if user is not None:
             self.throttle.succeeded(attempt)
             return user
@@ -83,13 +101,27 @@ class SignInGate:
     async def _take_slot(self, attempt: Attempt) -> None:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.max_concurrent)
-        # `locked()` is also true while others wait, so a newcomer never jumps the queue of known pairs.
-        if not attempt.known and self._slots.locked():
-            raise SignInRefused(503, "too many sign-ins at once; try again in a moment", 1)
+            self._strangers = asyncio.Semaphore(max(1, self.max_concurrent - 1))
+        if not attempt.known:
+            # `locked()` is also true while others wait, so a stranger never jumps the queue of known pairs.
+            if self._strangers.locked() or self._slots.locked():
+                raise SignInRefused(503, "too many sign-ins at once; try again in a moment", 1)
+            await self._strangers.acquire()  # both free: neither call waits
+            await self._slots.acquire()
+            return
         try:
             await asyncio.wait_for(self._slots.acquire(), self.wait_seconds)
         except TimeoutError:
             raise SignInRefused(503, "too many sign-ins at once; try again in a moment", 1) from None
+
+
+def _lowest_cpu_priority() -> None:
+    # Linux keeps a nice value per thread, and the threads Argon2 starts for its lanes inherit it.
+    if sys.platform == "linux":
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:  # not allowed here: the check just runs at the usual priority
+            pass
 
 
 def _too_soon(refusal: Refusal) -> SignInRefused:

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from http_servers import free_port  # noqa: E402
+from http_servers import free_port, tree_cpu_seconds  # noqa: E402
 from shared import load_average, log, percentile, table  # noqa: E402
 
 SECRETARIAT = Path(sys.executable).parent / "secretariat"
@@ -67,15 +67,16 @@ def rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def legitimate_user(base: str, seconds: float) -> tuple[list[float], Counter]:
-    """Seconds per sign-in + GET /tasks, and the answers that were not 200."""
+def legitimate_user(base: str, seconds: float) -> tuple[list[float], Counter, list[float]]:
+    """Seconds per sign-in + GET /tasks, the answers that were not 200, and the sign-ins' share alone."""
     username, password, address = LEGITIMATE
-    latencies, errors = [], Counter()
+    latencies, errors, sign_ins = [], Counter(), []
     with httpx.Client(base_url=base, timeout=60, headers={"X-Forwarded-For": address}) as client:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             start = time.perf_counter()
             signed_in = client.post("/auth/token", data={"username": username, "password": password})
+            sign_ins.append(time.perf_counter() - start)
             if signed_in.status_code != 200:
                 errors[f"sign-in {signed_in.status_code}"] += 1
                 continue
@@ -84,7 +85,7 @@ def legitimate_user(base: str, seconds: float) -> tuple[list[float], Counter]:
                 errors[f"GET /tasks {tasks.status_code}"] += 1
                 continue
             latencies.append(time.perf_counter() - start)
-    return latencies, errors
+    return latencies, errors, sign_ins
 
 
 def attacker(base: str, index: int, stop: threading.Event, answers: Counter) -> None:
@@ -101,8 +102,9 @@ def attacker(base: str, index: int, stop: threading.Event, answers: Counter) -> 
                 answers[type(error).__name__] += 1
 
 
-def attack(base: str, attackers: int, seconds: float, results) -> None:
+def attack(base: str, attackers: int, seconds: float, nice: int, results) -> None:
     """Runs in its own process: `attackers` threads hammering wrong passwords for `seconds`."""
+    os.nice(nice)
     stop, answers = threading.Event(), Counter()
     threads = [threading.Thread(target=attacker, args=(base, i, stop, answers), daemon=True) for i in range(attackers)]
     for thread in threads:
@@ -114,16 +116,20 @@ def attack(base: str, attackers: int, seconds: float, results) -> None:
     results.put(dict(answers))
 
 
-def phase_row(name: str, latencies: list[float], errors: Counter, peak: float) -> list[str]:
-    ms = lambda q: f"{percentile(latencies, q) * 1000:.0f}"  # noqa: E731
-    return [name, str(len(latencies)), ms(0.5), ms(0.99), ms(1.0), ", ".join(f"{k}: {v}" for k, v in errors.items())
-            or "none", f"{peak:.0f}"]
+def phase_row(name: str, latencies: list[float], errors: Counter, sign_ins: list[float], peak: float) -> list[str]:
+    ms = lambda values, q: f"{percentile(values, q) * 1000:.0f}"  # noqa: E731
+    return [name, str(len(latencies)), ms(latencies, 0.5), ms(latencies, 0.99), ms(latencies, 1.0),
+            ms(sign_ins, 0.5), ms(sign_ins, 0.99),
+            ", ".join(f"{k}: {v}" for k, v in errors.items()) or "none", f"{peak:.0f}"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--attackers", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each phase")
+    parser.add_argument("--attacker-nice", type=int, default=10, help="the attackers' process runs at this nice "
+                        "value: on one machine their own client CPU, which in real life is theirs, would otherwise "
+                        "weigh on the server (0: none)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sign-in-") as tmp:
         proc, base = serve(Path(tmp))
@@ -140,26 +146,31 @@ def main() -> None:
             threading.Thread(target=sample, daemon=True).start()
             legitimate_user(base, 2.0)  # warm-up: also makes sara's address a known pair, as in real use
             log(f"floor: the legitimate user alone for {args.seconds:g} s")
-            floor, floor_errors = legitimate_user(base, args.seconds)
+            floor, floor_errors, floor_sign_ins = legitimate_user(base, args.seconds)
             floor_peak, peak[0] = peak[0], rss_mib(proc.pid)
             log(f"attack: {args.attackers} attackers for {args.seconds:g} s")
             results = multiprocessing.get_context("spawn").Queue()
             attackers = multiprocessing.get_context("spawn").Process(
-                target=attack, args=(base, args.attackers, args.seconds + 2, results))
+                target=attack, args=(base, args.attackers, args.seconds + 2, args.attacker_nice, results))
+            cpu_before = tree_cpu_seconds(proc.pid)
             attackers.start()
             time.sleep(1.0)  # let the flood start before measuring
-            attacked, attacked_errors = legitimate_user(base, args.seconds)
+            attacked, attacked_errors, attacked_sign_ins = legitimate_user(base, args.seconds)
             answers = results.get(timeout=120)
             attackers.join()
+            server_cpu = tree_cpu_seconds(proc.pid) - cpu_before
             sampling.set()
-            print(f"sign-in + GET /tasks of one legitimate user, {args.attackers} attackers, {args.seconds:g} s per "
-                  f"phase; load average after: {load_average()}")
-            print(table(["phase", "n", "p50 ms", "p99 ms", "max ms", "legitimate errors", "peak RSS MiB"],
-                        [phase_row("floor (no attackers)", floor, floor_errors, floor_peak),
-                         phase_row("under attack", attacked, attacked_errors, peak[0])]))
+            print(f"sign-in + GET /tasks of one legitimate user, {args.attackers} attackers (nice "
+                  f"{args.attacker_nice}), {args.seconds:g} s per phase; load average after: {load_average()}")
+            print(table(["phase", "n", "p50 ms", "p99 ms", "max ms", "sign-in p50", "sign-in p99", "legitimate errors",
+                         "peak RSS MiB"],
+                        [phase_row("floor (no attackers)", floor, floor_errors, floor_sign_ins, floor_peak),
+                         phase_row("under attack", attacked, attacked_errors, attacked_sign_ins, peak[0])]))
             total = sum(answers.values())
             print(f"attackers' answers: {total} in {args.seconds + 2:g} s ({total / (args.seconds + 2):.0f}/s): " +
-                  ", ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=lambda kv: str(kv[0]))))
+                  ", ".join(f"{k}: {v}" for k, v in sorted(answers.items(), key=lambda kv: str(kv[0]))) +
+                  f"; server CPU during the attack: {server_cpu:.1f} s ({server_cpu / (args.seconds + 1) * 100:.0f}% of "
+                  f"one core)")
         finally:
             proc.terminate()
             proc.wait(timeout=15)
