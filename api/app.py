@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -15,6 +15,7 @@ from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
 from api.tokens import TokenIssuer
+from api.sign_in import SignInGate
 from api.pages import router as pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
@@ -33,7 +34,7 @@ MAX_BODY_BYTES = 1 << 20
 
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
-               calendar_token_ttl: timedelta = timedelta(days=365)) -> FastAPI:
+               calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None) -> FastAPI:
     """The HTTP API over one application service and its read models."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
@@ -43,6 +44,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.read_models = read_models
     api.state.runner = runner
     api.state.tokens = TokenIssuer(token_key, token_ttl, calendar_token_ttl)
+    api.state.sign_in = sign_in or SignInGate()
     install_problem_handlers(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
@@ -62,16 +64,24 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
 def _general_routes() -> APIRouter:
     router = APIRouter()
 
-    @router.post("/auth/token", response_model=Token, tags=["Auth"], responses={401: {"description": "Wrong "
-                 "credentials"}})
-    def sign_in(username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
-                service: Service, tokens: Tokens):
-        """Exchange a username and password (OAuth2 password form) for a bearer token."""
-        actor = service.authenticate(username, password)
-        if actor is None:
+    @router.post("/auth/token", response_model=Token, tags=["Auth"], responses={
+        401: {"description": "Wrong credentials"},
+        429: {"description": "Too many wrong passwords for this username or address: wait Retry-After seconds"},
+        503: {"description": "Too many sign-ins at once: try again after Retry-After seconds"}})
+    async def sign_in(request: Request, username: Annotated[str, Form(max_length=64)],
+                      password: Annotated[str, Form(max_length=256)], service: Service, tokens: Tokens):
+        """Exchange a username and password (OAuth2 password form) for a bearer token (throttled)."""
+        user = await request.app.state.sign_in.sign_in(request, service, username, password)
+        if user is None:
             raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-        return JSON({"access_token": tokens.issue(actor.username), "token_type": "bearer",
+        return JSON({"access_token": tokens.issue(user.username, user.generation_pair()[0]), "token_type": "bearer",
                      "expires_in": int(tokens.ttl.total_seconds())})
+
+    @router.post("/auth/sign-out-everywhere", status_code=204, tags=["Auth"])
+    def sign_out_everywhere(actor: CurrentActor, service: Service):
+        """End every access token, page session and calendar feed URL of yours, this one included."""
+        service.sign_out(actor.username, everywhere=True)
+        return Response(status_code=204)
 
     @router.get("/workflows", tags=["Workflows"])
     def workflows(_actor: CurrentActor):

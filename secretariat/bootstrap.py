@@ -48,8 +48,11 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Argon2Hasher | None = None,
                       env: Mapping[str, str] | None = None) -> SecretariatApplication:
     """The application over the store the settings name."""
+    hasher = hasher or Argon2Hasher(Argon2(time_cost=settings.argon2_time_cost,
+                                           memory_cost=settings.argon2_memory_cost,
+                                           parallelism=settings.argon2_parallelism))
     return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
-                                  hasher=hasher or Argon2Hasher(), clock=clock,
+                                  hasher=hasher, clock=clock,
                                   calendar=business_calendar(settings), tz=settings.tz,
                                   reminder_time=settings.reminder_time)
 

@@ -10,6 +10,8 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.app import create_api
+from api.sign_in import SignInGate
+from api.sign_in_throttle import SignInThrottle
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
@@ -50,9 +52,13 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
                 follower.join(timeout=5)
             service.close()
 
+    throttle = SignInThrottle(lockout_failures=settings.sign_in_lockout_failures,
+                              lockout_seconds=settings.sign_in_lockout_minutes * 60)
+    sign_in = SignInGate(throttle, max_concurrent=settings.sign_in_max_concurrent,
+                         trusted_proxies=settings.trusted_proxy_networks)
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
-                     calendar_token_ttl=timedelta(days=settings.calendar_token_days))
+                     calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in)
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url
     return api

@@ -216,7 +216,7 @@ def test_sign_in_needs_the_right_password_and_an_existing_user(service):
     assert service.authenticate("sara", "sara").roles == {"secretariat"}
     assert service.authenticate("sara", "wrong") is None
     assert service.authenticate("nobody", "sara") is None
-    service.change_password("sara", "a much longer passphrase", actor=SARA)
+    service.change_password("sara", "a much longer passphrase", actor=SARA, current_password="sara")
     assert service.authenticate("sara", "sara") is None
     assert service.authenticate("sara", "a much longer passphrase") is not None
 
