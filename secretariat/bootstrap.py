@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import holidays
@@ -21,6 +22,7 @@ from scheduler.channels import Channel, channels_for
 from scheduler.delivery import DeliveryWorker
 from scheduler.outbox import DeliveriesProjection
 from scheduler.ticker import ReminderScheduler
+from secretariat.file_modes import secure_sqlite_files
 from secretariat.settings import Settings, event_store_env
 
 
@@ -48,6 +50,8 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Argon2Hasher | None = None,
                       env: Mapping[str, str] | None = None) -> SecretariatApplication:
     """The application over the store the settings name."""
+    if settings.is_sqlite:
+        secure_sqlite_files(Path(event_store_env(settings.database_url)["SQLITE_DBNAME"]))
     return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
                                   hasher=hasher or Argon2Hasher(), clock=clock,
                                   calendar=business_calendar(settings), tz=settings.tz,
