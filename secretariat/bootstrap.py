@@ -18,6 +18,7 @@ from projections.items import ItemsProjection
 from projections.queries import ReadModels
 from projections.reminders import RemindersProjection
 from projections.runner import ProjectionRunner
+from projections.setup_lock import set_up_once
 from scheduler.channels import Channel, channels_for
 from scheduler.delivery import DeliveryWorker
 from scheduler.outbox import DeliveriesProjection
@@ -52,10 +53,10 @@ def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Arg
     """The application over the store the settings name."""
     if settings.is_sqlite:
         secure_sqlite_files(Path(event_store_env(settings.database_url)["SQLITE_DBNAME"]))
-    return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
-                                  hasher=hasher or Argon2Hasher(), clock=clock,
-                                  calendar=business_calendar(settings), tz=settings.tz,
-                                  reminder_time=settings.reminder_time)
+    store_env = {**event_store_env(settings.database_url), **(env or {})}
+    return set_up_once(store_env, lambda: SecretariatApplication(
+        store_env, hasher=hasher or Argon2Hasher(), clock=clock, calendar=business_calendar(settings),
+        tz=settings.tz, reminder_time=settings.reminder_time))
 
 
 def build_projections(service: SecretariatApplication,
@@ -72,7 +73,7 @@ def build_projections(service: SecretariatApplication,
                               [ItemsProjection(transcoder), RemindersProjection(),
                                AuditLogProjection(transcoder), AuditChainProjection(),
                                DeliveriesProjection()], reader=reader)
-    runner.setup()
+    set_up_once(store_env, runner.setup)  # safe beside other processes setting up the same fresh store
     service.on_recorded.append(lambda _position: runner.wake())
     return ReadModels(reader, transcoder), runner
 
