@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=50, description="Tries of a delivery before it is marked failed")
     base_url: str | None = Field(None, description="Where people open the Secretariat (https://...), for links in "
                                  "reminder e-mails, calendar events and feed URLs")
+    sqlite_lock_timeout: int = Field(5, ge=1, le=600, description="Seconds a write waits for SQLite's lock (held "
+                                     "by another write, or a rebuild's batch) before it is answered 503")
 
     @field_validator("secret_key")
     @classmethod
