@@ -1,20 +1,25 @@
 """A full disk: writes are refused with 503 and Retry-After, nothing is half-written, /health says so.
 
-The SQLite store lives on a small tmpfs of its own (the tests run as root, as CI does), which
-is filled with a spare file until the kernel says ENOSPC: the real error from the real disk.
+The store lives on a small tmpfs of its own (the tests run as root, as CI does): the SQLite file,
+or, on PostgreSQL, a tablespace that every table the server makes goes to. The tmpfs is filled
+with a spare file until the kernel says ENOSPC: the real error from the real disk.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import pwd
 import secrets
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Iterator
+from uuid import uuid4
 
 import pytest
 
+from tests.conftest import POSTGRES, require_postgres
 from tests.e2e.conftest import Server, _server_env, assert_problem, mandate_body
 
 
@@ -23,39 +28,84 @@ def _mount_tmpfs(folder: Path, size: str) -> None:
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
-        message = f"cannot mount a tmpfs to fill ({mounted.stderr.strip()}); run as root"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        folder.rmdir()
+        _cannot(f"cannot mount a tmpfs to fill ({mounted.stderr.strip()}); run as root")
 
 
 def _fill(folder: Path) -> Path:
     """Write a spare file until the file system is full; return it (delete it to free the space)."""
     spare = folder / "spare"
-    with spare.open("wb") as file:
-        chunk = b"\0" * 65536
-        try:
-            while True:
-                file.write(chunk)
-                file.flush()
-        except OSError as error:
-            assert error.errno == errno.ENOSPC, error
+    fd = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        while True:  # unbuffered, so that nothing is left to fail at close
+            os.write(fd, b"\0" * 65536)
+    except OSError as error:
+        assert error.errno == errno.ENOSPC, error
+    finally:
+        os.close(fd)
     return spare
 
 
-@pytest.fixture
-def server_on_small_disk(tmp_path: Path) -> Iterator[Server]:
-    disk = tmp_path / "disk"
-    _mount_tmpfs(disk, "24m")
+def _cannot(message: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def server_on_small_disk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A server whose store is on a 24 MB tmpfs: the SQLite file, or a PostgreSQL tablespace its tables go to."""
     key = secrets.token_urlsafe(36)
-    srv = Server(store="sqlite", base_url="", env=_server_env(f"sqlite:///{disk}/store.db", key), workdir=disk,
-                 log_path=tmp_path / "server.log", secret_key=key)
+    if request.param == "sqlite":
+        disk = tmp_path / "disk"
+        _mount_tmpfs(disk, "24m")
+        srv = Server(store="sqlite", base_url="", env=_server_env(f"sqlite:///{disk}/store.db", key), workdir=disk,
+                     log_path=tmp_path / "server.log", secret_key=key)
+        try:
+            srv.start()
+            yield srv
+        finally:
+            srv.stop()
+            subprocess.run(["umount", "-l", str(disk)], check=False)
+        return
+    yield from _postgres_on_small_disk(tmp_path, key)
+
+
+def _postgres_on_small_disk(tmp_path: Path, key: str) -> Iterator[Server]:
+    import psycopg
+
+    require_postgres()
     try:
-        srv.start()
-        yield srv
+        postgres_user = pwd.getpwnam("postgres")
+    except KeyError:
+        _cannot("PostgreSQL does not run on this machine (no postgres user): no tablespace can be put on a tmpfs")
+    name = f"full_{uuid4().hex[:12]}"
+    disk = Path(tempfile.gettempdir()) / f"secretariat-{name}"  # outside pytest's root-only folders
+    _mount_tmpfs(disk, "24m")
+    os.chown(disk, postgres_user.pw_uid, postgres_user.pw_gid)
+    admin = psycopg.connect(autocommit=True, **POSTGRES)
+    try:
+        try:
+            admin.execute(f"CREATE TABLESPACE {name} LOCATION '{disk}'")
+        except psycopg.Error as error:
+            _cannot(f"cannot make a PostgreSQL tablespace on a tmpfs: {error}")
+        admin.execute(f"CREATE SCHEMA {name}")
+        url = (f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}/{POSTGRES['dbname']}"
+               f"?schema={name}")
+        env = {**_server_env(url, key), "PGOPTIONS": f"-c default_tablespace={name}"}  # every table it makes
+        srv = Server(store="postgres", base_url="", env=env, workdir=disk, log_path=tmp_path / "server.log",
+                     secret_key=key, schema=name)
+        try:
+            srv.start()
+            yield srv
+        finally:
+            srv.stop()
+            admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+            admin.execute(f"DROP TABLESPACE IF EXISTS {name}")
     finally:
-        srv.stop()
+        admin.close()
         subprocess.run(["umount", "-l", str(disk)], check=False)
+        disk.rmdir()
 
 
 def test_a_full_disk_refuses_writes_with_503_until_space_is_freed_and_loses_nothing(server_on_small_disk):
