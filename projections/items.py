@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import functools
 import math
-from itertools import islice
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 

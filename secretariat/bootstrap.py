@@ -51,10 +51,9 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Argon2Hasher | None = None,
                       env: Mapping[str, str] | None = None) -> SecretariatApplication:
     """The application over the store the settings name."""
-    if settings.is_sqlite:
-        secure_sqlite_files(Path(event_store_env(settings.database_url)["SQLITE_DBNAME"]))
     store_env = {**event_store_env(settings.database_url), **(env or {})}
     if settings.is_sqlite:
+        secure_sqlite_files(Path(store_env["SQLITE_DBNAME"]))
         store_env.setdefault("SQLITE_LOCK_TIMEOUT", str(settings.sqlite_lock_timeout))
     return set_up_once(store_env, lambda: SecretariatApplication(
         store_env, hasher=hasher or Argon2Hasher(), clock=clock, calendar=business_calendar(settings),
