@@ -28,6 +28,7 @@ from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.audit_chain import chain_head
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
+from projections.store_errors import DiskState
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -45,6 +46,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.runner = runner
     api.state.tokens = TokenIssuer(token_key, token_ttl, calendar_token_ttl)
     api.state.sign_in = sign_in or SignInGate()
+    api.state.disk = DiskState()  # a write refused for a full disk shows in /health until one succeeds
+    service.on_recorded.append(api.state.disk.write_succeeded)
     install_problem_handlers(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
@@ -96,8 +99,11 @@ def _general_routes() -> APIRouter:
         return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
 
     @router.get("/health", response_model=Health, tags=["Operations"])
-    def health(service: Service, runner: RunnerDep):
+    def health(request: Request, service: Service, runner: RunnerDep):
         """Whether the store answers, and how many events the read models are behind (no authentication)."""
+        if request.app.state.disk.full_since is not None:
+            return problem(503, "disk-full", "Disk full", "the store's disk was full at the last write; writes are "
+                           "refused until space is freed", headers={"Retry-After": "30"}, health="degraded")
         try:
             lag = runner.lag()
         except Exception as error:  # noqa: BLE001 - any store failure is "unavailable", and says which

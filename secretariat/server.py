@@ -15,6 +15,7 @@ from api.sign_in_throttle import SignInThrottle
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
+from secretariat.worker_life import die_with_master
 
 
 def api_from_settings(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
@@ -24,6 +25,7 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     the reminder scheduler; several workers doing so is safe (tracking positions make every
     batch happen once, and an item raises each reminder once however many schedulers ask).
     """
+    die_with_master()  # a worker (`serve --workers N`) ends with its master, never holding the port alone
     settings = settings or Settings()
     redact_tokens_in_access_log()  # uvicorn has configured logging by now, in this worker process
     service = build_application(settings)

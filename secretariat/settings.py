@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     sign_in_lockout_failures: int = Field(10, ge=3, le=1000, description="Wrong passwords that lock a username out "
                                           "(an address: five times as many)")
     sign_in_lockout_minutes: float = Field(15, gt=0, le=24 * 60, description="How long a lock-out lasts")
+    sqlite_lock_timeout: int = Field(5, ge=1, le=600, description="Seconds a write waits for SQLite's lock (held "
+                                     "by another write, or a rebuild's batch) before it is answered 503")
 
     @field_validator("secret_key")
     @classmethod
@@ -171,7 +173,7 @@ def event_store_env(url: str) -> dict[str, str]:
 
 
 def _key_from_file(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made for the data is owner-only
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
