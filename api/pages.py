@@ -33,6 +33,7 @@ from api.reading import ReadModelsDep
 from domain.actor import Actor
 from domain.application import WORKFLOWS, SecretariatApplication
 from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.workflow import Action, Workflow
 from projections.queries import ReadModels
@@ -136,7 +137,7 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
     try:
         reminder = read_models.reminder(reminder_id)
         if reminder is None:
-            raise NotFound(f"no reminder {reminder_id}")
+            raise unknown_reminder(reminder_id)
         _item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id,
                                                        actor)
     except DomainError as error:
