@@ -21,7 +21,7 @@ EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=timezone.utc)
 LATEST_INSTANT = datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
 MAX_OFFSET = 10**9  # rows to skip: far beyond any list, far below a 64-bit integer
 MAX_POSITION = 2**63 - 1  # a log position: the largest 64-bit integer both stores hold
-MAX_VERSION = 2**31 - 1  # an item's version
+MAX_VERSION = 2**31  # an item's version (the bound the API always had)
 PAGE_SIZE = 50  # rows on one web page
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE
 

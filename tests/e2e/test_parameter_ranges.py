@@ -19,7 +19,7 @@ OUT_OF_RANGE = [
     ("/dashboard?as_of=0001-01-01T00:00:00%2B14:00", "as_of"),
     ("/audit/events?since=0001-01-01T00:00:00%2B14:00", "since"),
     ("/tasks?offset=1000000001", "offset"),
-    ("/mandates/00000000-0000-0000-0000-000000000000?version=2147483648", "version"),
+    ("/mandates/00000000-0000-0000-0000-000000000000?version=2147483649", "version"),
     ("/support-requests/00000000-0000-0000-0000-000000000000?as_of=8999-12-31T23:59:59-14:00", "as_of"),
 ]
 
