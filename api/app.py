@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import CurrentActor, RunnerDep, Service, Tokens
 from api.items import items_router
+from api.methods import install_allowed_methods
+from api.openapi import document_every_answer
 from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
@@ -49,6 +51,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.disk = DiskState()  # a write refused for a full disk shows in /health until one succeeds
     service.on_recorded.append(api.state.disk.write_succeeded)
     install_problem_handlers(api)
+    install_allowed_methods(api)
+    document_every_answer(api)
     api.add_middleware(BodySizeLimit)
     api.include_router(_general_routes())
     api.include_router(users_router)
@@ -91,12 +95,12 @@ def _general_routes() -> APIRouter:
         """Every workflow's states, actions (from, to, roles, required fields) and fields, as data."""
         return JSON({"workflows": [w.as_document() for w in WORKFLOWS.values()]})
 
-    @router.get("/workflows/{collection}.mmd", tags=["Workflows"], response_class=PlainTextResponse)
+    @router.get("/workflows/{collection}.mmd", tags=["Workflows"], response_class=MermaidText)
     def workflow_diagram(collection: str, _actor: CurrentActor):
         """The workflow's state diagram as Mermaid text."""
         if collection not in WORKFLOWS:
             raise HTTPException(404, f"no workflow {collection!r}; there are: {', '.join(WORKFLOWS)}")
-        return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
+        return MermaidText(WORKFLOWS[collection].as_mermaid())
 
     @router.get("/health", response_model=Health, tags=["Operations"])
     def health(request: Request, service: Service, runner: RunnerDep):
@@ -114,6 +118,10 @@ def _general_routes() -> APIRouter:
                      "audit": chain_head(runner.reader or runner.engine)})
 
     return router
+
+
+class MermaidText(PlainTextResponse):
+    media_type = "text/vnd.mermaid"  # documented as such, and sent with `; charset=utf-8`
 
 
 class BodySizeLimit:
