@@ -48,7 +48,7 @@ def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
     if as_of is not None:
         if as_of.tzinfo is None:
             raise ValidationFailed("as_of", "as_of needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
-        return JSON(dashboard_as_of(service, actor, as_of, service.tz))
+        return JSON(dashboard_as_of(read_models.engine, actor, as_of, service.tz))
     today = service.clock().astimezone(service.tz).date()
     return JSON(read_models.dashboard(actor, today))
 
