@@ -58,14 +58,14 @@ def replay_stop(conn: Connection, instant: datetime) -> int:
 def _counters(conn: Connection, counter: str, position: int) -> list[tuple[str, str, int, int]]:
     c = counters.c
     return [tuple(row) for row in conn.execute(select(c.k1, c.k2, c.k3, c.n).where(
-        c.counter == counter, held_at(counters, position)))]
+        c.counter == counter, held_at(position)))]
 
 
 def _deadlines(conn: Connection, position: int, scopes: Mapping[str, Mapping[str, str] | None],
                due_from: date | None, due_before: date | None) -> list[dict[str, Any]]:
     d = deadlines.c
     query = select(d.item_id, d.collection, d.kind, d.due, d.title, d.assignee).where(
-        held_at(deadlines, position), _scoped(scopes))
+        held_at(position), _scoped(scopes))
     if due_from is not None:
         query = query.where(d.due >= due_from)
     if due_before is not None:
@@ -85,7 +85,7 @@ def _active_mandates(conn: Connection, position: int) -> list[dict[str, Any]]:
     workflow = AGGREGATES["mandates"].workflow
     m = mandates.c
     rows = conn.execute(select(m.id, m.state, m.reference).where(
-        held_at(mandates, position), m.state.in_([s for s in workflow.states if s not in workflow.terminal]))
+        held_at(position), m.state.in_([s for s in workflow.states if s not in workflow.terminal]))
         .order_by(m.created_position.desc())).all()
     progress: dict[str, dict[str, int]] = defaultdict(dict)
     wanted = {row.id for row in rows}
