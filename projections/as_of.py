@@ -57,8 +57,7 @@ def replay_stop(conn: Connection, instant: datetime) -> int:
 
 def _counters(conn: Connection, counter: str, position: int) -> list[tuple[str, str, int, int]]:
     c = counters.c
-    return [tuple(row) for row in conn.execute(select(c.k1, c.k2, c.k3, c.n).where(
-        c.counter == counter, held_at(position)))]
+    return [tuple(row) for row in conn.execute(select(c.k1, c.k2, c.k3, c.n).where(held_at(position, counter)))]
 
 
 def _deadlines(conn: Connection, position: int, scopes: Mapping[str, Mapping[str, str] | None],
@@ -70,7 +69,7 @@ def _deadlines(conn: Connection, position: int, scopes: Mapping[str, Mapping[str
         query = query.where(d.due >= due_from)
     if due_before is not None:
         query = query.where(d.due < due_before)
-    # The live query orders by due alone; the id and kind only make the order of equal dues fixed.
+    # As the live query: equal dues in a fixed order.
     query = query.order_by(d.due, d.item_id, d.kind).limit(DASHBOARD_DEADLINES)
     return [dict(row._mapping) for row in conn.execute(query)]
 

@@ -93,17 +93,27 @@ def micros(instant: datetime) -> int:
     return (instant - EPOCH) // _MICROSECOND
 
 
-def held_at(position: int) -> TextClause:
-    """The condition for a history table's rows that held at `position` (after the event there was applied).
+def held_at(position: int, counter: str | None = None) -> TextClause:
+    """The condition for a history table's rows that held at `position` (after the event there was applied);
+    with `counter`, only that counter's rows (of `view_history_counters`).
 
-    Text, made once: built as an expression it has 160 terms, and building them cost more than running it.
+    Text, made once: as an expression it has over a hundred terms, and building them took longer than running
+    them. Each term names all it needs of its index, so that SQLite reads each span's range by the index.
     """
-    return _HELD_AT.bindparams(held_at=position)
+    if counter is None:
+        return _HELD_AT.bindparams(held_at=position)
+    return _COUNTER_HELD_AT.bindparams(held_at=position, counter=counter)
 
 
-_HELD_AT = text("(" + " OR ".join(["(span = 0 AND from_pos <= :held_at)", *(
-    f"(span = {span} AND from_pos > :held_at - {1 << span} AND from_pos <= :held_at AND to_pos > :held_at)"
-    for span in range(1, MAX_SPAN + 1))]) + ")").bindparams(bindparam("held_at", type_=BigInteger))
+def _held_at_text(prefix: str) -> TextClause:
+    return text("(" + " OR ".join([f"({prefix}span = 0 AND from_pos <= :held_at)", *(
+        f"({prefix}span = {span} AND from_pos > :held_at - {1 << span} AND from_pos <= :held_at "
+        f"AND to_pos > :held_at)" for span in range(1, MAX_SPAN + 1))]) + ")").bindparams(
+        bindparam("held_at", type_=BigInteger))
+
+
+_HELD_AT = _held_at_text("")
+_COUNTER_HELD_AT = _held_at_text("counter = :counter AND ")
 
 
 def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:

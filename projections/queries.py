@@ -254,7 +254,10 @@ def _open_deadlines(conn: Connection, due_before: date | None, due_from: date | 
         # In the query, not after it: the limit must count only what the reader may see.
         query = query.where(_deadlines_in(scopes))
     names = [c.name for c in deadlines.columns]
-    return [dict(zip(names, row)) for row in conn.execute(query.order_by(deadlines.c.due).limit(limit))]
+    # Equal dues in a fixed order, so that which of them make the limit is the same on every read (and as of
+    # an instant, projections/as_of.py).
+    order = (deadlines.c.due, deadlines.c.item_id, deadlines.c.kind)
+    return [dict(zip(names, row)) for row in conn.execute(query.order_by(*order).limit(limit))]
 
 
 def _deadlines_in(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
