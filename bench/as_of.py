@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_sqlite:
             env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(Path(tmp) / "events.db")}
             results.append(run_store("SQLite", env, args))
+            log(report(results[-1:], args))
         if not args.skip_postgres:
             why = postgres_reachable()
             if why:
@@ -189,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 with postgres_store() as env:
                     results.append(run_store("PostgreSQL", env, args))
+                    log(report(results[-1:], args))
     print(f"\nAs-of dashboard benchmark ({time.perf_counter() - began:.0f} s; load average before {load_before}, "
           f"after {load_average()}; 2 cores shared with other work):\n{report(results, args)}", *notes, sep="\n")
     return 0

@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, and_, false, or_, select
 
 from domain.actor import Actor
 from domain.application import AGGREGATES
-from projections.item_history import (DURATIONS, ITEMS, MANDATE_TASKS, OPEN, counters, deadlines, held_at, mandates,
-                                      micros, timeline)
+from projections.item_history import (DURATIONS, ITEMS, MANDATE_TASKS, OPEN, closed_held_at, counters, deadlines,
+                                      held_at, mandates, micros, timeline)
 from projections.queries import (DASHBOARD_DEADLINES, deadline_document, progress_summary, read_scopes,
                                  time_in_state_of)
 
@@ -62,16 +62,24 @@ def _counters(conn: Connection, counter: str, position: int) -> list[tuple[str, 
 
 def _deadlines(conn: Connection, position: int, scopes: Mapping[str, Mapping[str, str] | None],
                due_from: date | None, due_before: date | None) -> list[dict[str, Any]]:
+    """The first open deadlines at `position` by due, among those the scopes let through.
+
+    Read in two parts: the rows still open now, in due order from their own index (a store may
+    hold many stale ones), and the rows closed since, a short range per span; then merged.
+    """
     d = deadlines.c
-    query = select(d.item_id, d.collection, d.kind, d.due, d.title, d.assignee).where(
-        held_at(position), _scoped(scopes))
+    # As the live query: equal dues in a fixed order.
+    order = (d.due, d.item_id, d.kind)
+    query = select(d.item_id, d.collection, d.kind, d.due, d.title, d.assignee).where(_scoped(scopes))
     if due_from is not None:
         query = query.where(d.due >= due_from)
     if due_before is not None:
         query = query.where(d.due < due_before)
-    # As the live query: equal dues in a fixed order.
-    query = query.order_by(d.due, d.item_id, d.kind).limit(DASHBOARD_DEADLINES)
-    return [dict(row._mapping) for row in conn.execute(query)]
+    found = []
+    for part in (and_(d.span == 0, d.from_pos <= position), closed_held_at(position)):
+        found += [dict(row._mapping) for row in conn.execute(query.where(part).order_by(*order)
+                                                             .limit(DASHBOARD_DEADLINES))]
+    return sorted(found, key=lambda row: (row["due"], row["item_id"], row["kind"]))[:DASHBOARD_DEADLINES]
 
 
 def _scoped(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:

@@ -73,6 +73,9 @@ deadlines = Table(
     Column("assignee", String(64)),
     Column("party", String(8)),
     Index("ix_view_history_deadlines_held", "span", "from_pos"),
+    # The open rows by due, with what a list's conditions need: the first 200 that held are found without
+    # reading the thousands of stale open deadlines a store may hold.
+    Index("ix_view_history_deadlines_by_due", "span", "due", "item_id", "kind", "from_pos", "collection", "party"),
 )
 
 timeline = Table(
@@ -95,7 +98,7 @@ def micros(instant: datetime) -> int:
 
 def held_at(position: int, counter: str | None = None) -> TextClause:
     """The condition for a history table's rows that held at `position` (after the event there was applied);
-    with `counter`, only that counter's rows (of `view_history_counters`).
+    with `counter`, only that counter's rows (of `view_history_counters`). See also `closed_held_at`.
 
     Text, made once: as an expression it has over a hundred terms, and building them took longer than running
     them. Each term names all it needs of its index, so that SQLite reads each span's range by the index.
@@ -105,8 +108,14 @@ def held_at(position: int, counter: str | None = None) -> TextClause:
     return _COUNTER_HELD_AT.bindparams(held_at=position, counter=counter)
 
 
-def _held_at_text(prefix: str) -> TextClause:
-    return text("(" + " OR ".join([f"({prefix}span = 0 AND from_pos <= :held_at)", *(
+def closed_held_at(position: int) -> TextClause:
+    """As `held_at`, for the rows that no longer hold now only; the open ones held where `span = 0 AND
+    from_pos <= position` (a deadline list reads those by due, see projections/as_of.py)."""
+    return _CLOSED_HELD_AT.bindparams(held_at=position)
+
+
+def _held_at_text(prefix: str, *, open_rows: bool = True) -> TextClause:
+    return text("(" + " OR ".join([f"({prefix}span = 0 AND from_pos <= :held_at)"][:int(open_rows)] + [*(
         f"({prefix}span = {span} AND from_pos > :held_at - {1 << span} AND from_pos <= :held_at "
         f"AND to_pos > :held_at)" for span in range(1, MAX_SPAN + 1))]) + ")").bindparams(
         bindparam("held_at", type_=BigInteger))
@@ -114,6 +123,7 @@ def _held_at_text(prefix: str) -> TextClause:
 
 _HELD_AT = _held_at_text("")
 _COUNTER_HELD_AT = _held_at_text("counter = :counter AND ")
+_CLOSED_HELD_AT = _held_at_text("", open_rows=False)
 
 
 def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:
