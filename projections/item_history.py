@@ -22,6 +22,7 @@ short index range per span (`held_at`), reading about twice as many rows as it r
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
@@ -254,22 +255,27 @@ class ItemHistory:
     def _insert(conn: Connection, rows: list[tuple[Table, tuple, "_Open"]], ends: list[int] | None = None) -> None:
         by_table: dict[Table, list[dict]] = {}
         for i, (table, key, row) in enumerate(rows):
-            key_columns, value_columns = _columns(table)
+            names = _names(table)
             to_pos = ends[i] if ends else OPEN
             span = (to_pos - row.from_pos).bit_length() if ends else 0
-            by_table.setdefault(table, []).append({
-                **{c.name: v for c, v in zip(key_columns, key)}, **{c.name: v for c, v in zip(value_columns,
-                                                                                            row.values)},
-                "from_pos": row.from_pos, "to_pos": to_pos, "span": span})
+            by_table.setdefault(table, []).append(dict(zip(names, (*key, *row.values, row.from_pos, to_pos, span))))
         for table, values in by_table.items():
             conn.execute(table.insert(), values)
 
 
+@functools.cache
 def _columns(table: Table) -> tuple[list[Column], list[Column]]:
     """The table's key columns (its primary key but `to_pos`) and its value columns."""
     keys = [c for c in table.primary_key.columns if c.name != "to_pos"]
     values = [c for c in table.columns if not c.primary_key and c.name not in ("from_pos", "span")]
     return keys, values
+
+
+@functools.cache
+def _names(table: Table) -> tuple[str, ...]:
+    """The names of the key columns, the value columns, then from_pos, to_pos and span."""
+    key_columns, value_columns = _columns(table)
+    return (*(c.name for c in key_columns), *(c.name for c in value_columns), "from_pos", "to_pos", "span")
 
 
 class _Open:

@@ -178,12 +178,13 @@ class ItemsProjection:
         for position, event, key in relevant:
             known = current.get(key)
             if known is None:
-                current[key] = touched[key] = _Known(key, event.mutate(None), position, event.timestamp)
-                changes.append((position, None, facts(key, current[key].item, position), None))
+                current[key] = touched[key] = known = _Known(key, event.mutate(None), position, event.timestamp)
+                known.facts = facts(key, known.item, position)
+                changes.append((position, None, known.facts, None))
                 continue
             touched[key] = known
             left = known.item.state
-            was = facts(key, known.item, known.created_position)
+            was = known.facts or facts(key, known.item, known.created_position)
             known.item = event.mutate(known.item)
             ended = None
             if known.item.state != left:
@@ -191,7 +192,8 @@ class ItemsProjection:
                 ended = (known.item.workflow.collection, left, duration_bucket(seconds))
                 durations[ended] += 1
                 known.state_since = event.timestamp
-            changes.append((position, was, facts(key, known.item, known.created_position), ended))
+            known.facts = facts(key, known.item, known.created_position)
+            changes.append((position, was, known.facts, ended))
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
@@ -302,3 +304,4 @@ class _Known:
     item: WorkflowItem
     created_position: int
     state_since: datetime
+    facts: tuple | None = None  # what the history keeps of it, once worked out (see item_history.facts)
