@@ -16,8 +16,8 @@ from sqlalchemy import Connection, Engine, and_, false, or_, select
 
 from domain.actor import Actor
 from domain.application import AGGREGATES
-from projections.item_history import (DURATIONS, ITEMS, MANDATE_TASKS, OPEN, closed_held_at, counters, deadlines,
-                                      held_at, mandates, micros, timeline)
+from projections.history_tables import (DURATIONS, ITEMS, MANDATE_TASKS, OPEN, closed_held_at, counters,
+                                        deadlines, held_at, mandates, micros, timeline)
 from projections.queries import (DASHBOARD_DEADLINES, deadline_document, progress_summary, read_scopes,
                                  time_in_state_of)
 

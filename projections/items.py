@@ -28,12 +28,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
 from domain.reminders import next_rung_day
-from projections import item_history
+from projections import history_tables
 from projections.database import as_utc
 from projections.item_history import ItemHistory, facts
 from projections.runner import copies_beside
 
-metadata = item_history.metadata  # one MetaData: the history is part of this view
+metadata = history_tables.metadata  # one MetaData: the history is part of this view
 
 items = Table(
     "view_items", metadata,
@@ -124,7 +124,7 @@ class ItemsProjection:
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
                                                                               deadlines, state_durations,
-                                                                              *item_history.TABLES),
+                                                                              *history_tables.TABLES),
                  *, gather: bool = False) -> None:
         self.transcoder = transcoder
         self.tables = tables
