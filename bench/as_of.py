@@ -154,7 +154,8 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace) -> str:
         notes.append(f"{r['name']}: {made.events:,} events, {made.items:,} items; projected with the history in "
                      f"{r['projected']:.0f} s; history rows {r['rows']}; {r['shape']}. The old replay at one "
                      f"instant took {r['replay']:.1f} s; its answer equals the history's: {r['same']}.")
-    return "\n".join([table(["store", "call", "p50 ms", "p99 ms", "max ms", "CPU p50", "CPU p99", "goal (p99)"], rows), "", *notes])
+    headers = ["store", "call", "p50 ms", "p99 ms", "max ms", "CPU p50", "CPU p99", "goal (p99)"]
+    return "\n".join([table(headers, rows), "", *notes])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

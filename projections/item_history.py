@@ -15,10 +15,10 @@ position of the event that made it) until just before `to_pos` (the event that r
   that an instant maps to the log position a replay would stop at.
 
 A row valid at position P has `from_pos <= P < to_pos`. Two range conditions cannot both be
-answered by one B-tree, so each closed row also keeps `span`, the bit length of its length:
-a row of span L that holds at P began after P - 2^L, so the rows valid at P are found by one
-short index range per span (`held_at` in projections/history_tables.py), reading about twice as many
-rows as it returns.
+answered by one B-tree, so each closed row also keeps `span`, the class of its length
+(4^(L-1) <= length < 4^L): a row of span L that holds at P began after P - 4^L, so the rows
+valid at P are found by one short index range per span (`held_at` in
+projections/history_tables.py), reading a few times as many rows as it returns.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import Column, Connection, Table, bindparam, func, select, tuple
 
 from domain.item import WorkflowItem
 from projections.history_tables import (DEADLINES, DURATIONS, ITEMS, MANDATE_TASKS, MANDATES, OPEN, TABLES,
-                                        micros)
+                                        micros, span_of)
 
 
 def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:
@@ -149,8 +149,7 @@ class ItemHistory:
         for table, key, old, position in closing:
             key_columns, _ = _columns(table)
             by_table.setdefault(table, []).append({**{f"k_{c.name}": v for c, v in zip(key_columns, key)},
-                                                   "new_to": position, "new_span": (position - old.from_pos)
-                                                   .bit_length()})
+                                                   "new_to": position, "new_span": span_of(position - old.from_pos)})
         for table, rows in by_table.items():
             key_columns, _ = _columns(table)
             conn.execute(table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}")
@@ -163,7 +162,7 @@ class ItemHistory:
         for i, (table, key, row) in enumerate(rows):
             names = _names(table)
             to_pos = ends[i] if ends else OPEN
-            span = (to_pos - row.from_pos).bit_length() if ends else 0
+            span = span_of(to_pos - row.from_pos) if ends else 0
             by_table.setdefault(table, []).append(dict(zip(names, (*key, *row.values, row.from_pos, to_pos, span))))
         for table, values in by_table.items():
             conn.execute(table.insert(), values)
