@@ -47,7 +47,7 @@ def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
     """Counts by collection and state, time in states, overdue items, deadlines in the next 14 days, and each
     active mandate's progress; now, or at a past instant."""
     if as_of is not None:
-        return JSON(dashboard_as_of(service, actor, as_of, service.tz))
+        return JSON(dashboard_as_of(read_models.engine, actor, as_of, service.tz))
     today = service.clock().astimezone(service.tz).date()
     return JSON(read_models.dashboard(actor, today))
 

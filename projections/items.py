@@ -5,7 +5,8 @@ change it, computed in one pass: `view_items` (lists and filters), `view_item_co
 (dashboard counters), `view_mandate_tasks` (each mandate's tasks by state: its progress),
 `view_deadlines` (what is due when; the scheduler reads it) and `view_state_durations` (how
 long items stayed in each state). Events are applied with the domain's own `apply`, onto the
-item restored from its row, so the view can never disagree with a replayed aggregate.
+item restored from its row, so the view can never disagree with a replayed aggregate. The same
+pass writes the dashboard's history (projections/item_history.py), for the dashboard as of an instant.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime, Index, Integer, MetaData, String,
+from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime, Index, Integer, String,
                         Table, Text, delete, select)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -28,10 +29,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
 from domain.reminders import next_rung_day
+from projections import history_tables
 from projections.database import as_utc
+from projections.item_history import ItemHistory, facts
 from projections.runner import copies_beside
 
-metadata = MetaData()
+metadata = history_tables.metadata  # one MetaData: the history is part of this view
 
 items = Table(
     "view_items", metadata,
@@ -119,14 +122,16 @@ FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
 
 class ItemsProjection:
     name = "items"
-    version = 4
+    version = 5
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
-                                                                              deadlines, state_durations),
+                                                                              deadlines, state_durations,
+                                                                              *history_tables.TABLES),
                  *, gather: bool = False) -> None:
         self.transcoder = transcoder
         self.tables = tables
-        self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations = tables
+        self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations = tables[:5]
+        self.history = ItemHistory(tables[5:], gather=gather)
         # While gathering, batches are applied in memory only and `flush` writes each row once.
         self._gathered: dict[str, _Known] | None = {} if gather else None
         self._gathered_durations: Counter[tuple[str, str, int]] = Counter()
@@ -153,47 +158,60 @@ class ItemsProjection:
         if gathered:
             return True
         self._gathered = None
+        self.history.flush(conn)  # the history's open rows, once every item is written
         return False
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""
         # Each id is turned into text once: a rebuild spends a noticeable share of its time in UUID.__str__.
         relevant = [(p, e, str(e.originator_id)) for p, e in batch if isinstance(e, WorkflowItem.Event)]
+        changes: list[tuple] = []  # each event's change of its item's facts, for the history
         if not relevant:
+            self.history.record(conn, batch, changes)
             return
         if self._gathered is not None:
-            self._apply(relevant, self._gathered, self._gathered_durations)
+            self._apply(relevant, self._gathered, self._gathered_durations, changes)
+            self.history.record(conn, batch, changes)
             return
         # A batch of creations only has nothing to load: the view cannot hold items not yet created.
         only_new = all(isinstance(e, WorkflowItem.Created) for _, e, _ in relevant)
         current = {} if only_new else self._load(conn, {key for _, _, key in relevant})
         before = {key: _counted(known.item) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
-        self._write(conn, self._apply(relevant, current, durations), before, durations)
+        self._write(conn, self._apply(relevant, current, durations, changes), before, durations)
+        self.history.record(conn, batch, changes)
 
     @staticmethod
     def _apply(relevant: list[tuple[int, Any, str]], current: dict[str, "_Known"],
-               durations: Counter[tuple[str, str, int]]) -> dict[str, "_Known"]:
-        """Apply the events to the items in `current` (adding new ones); the items touched."""
+               durations: Counter[tuple[str, str, int]], changes: list[tuple]) -> dict[str, "_Known"]:
+        """Apply the events to the items in `current` (adding new ones); the items touched. Each event's
+        (position, facts before, facts after, ended stay) goes to `changes`."""
         touched: dict[str, _Known] = {}
         for position, event, key in relevant:
             known = current.get(key)
             if known is None:
-                current[key] = touched[key] = _Known(key, event.mutate(None), position, event.timestamp)
+                current[key] = touched[key] = known = _Known(key, event.mutate(None), position, event.timestamp)
+                known.facts = facts(key, known.item, position)
+                changes.append((position, None, known.facts, None))
                 continue
             touched[key] = known
             left = known.item.state
+            was = known.facts or facts(key, known.item, known.created_position)
             known.item = event.mutate(known.item)
+            ended = None
             if known.item.state != left:
                 seconds = (event.timestamp - known.state_since).total_seconds()
-                durations[(known.item.workflow.collection, left, duration_bucket(seconds))] += 1
+                ended = (known.item.workflow.collection, left, duration_bucket(seconds))
+                durations[ended] += 1
                 known.state_since = event.timestamp
+            known.facts = facts(key, known.item, known.created_position)
+            changes.append((position, was, known.facts, ended))
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
                durations: Counter[tuple[str, str, int]]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
-        upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables)
+        upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [self._row(known) for known in touched.values()])
         after = {key: _counted(known.item) for key, known in touched.items()}
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
@@ -298,3 +316,4 @@ class _Known:
     item: WorkflowItem
     created_position: int
     state_since: datetime
+    facts: tuple | None = None  # what the history keeps of it, once worked out (see item_history.facts)

@@ -169,8 +169,8 @@ class ReadModels:
         return {
             "counts": counts,
             "time_in_state": time_in_state,
-            "overdue": [_deadline(d) for d in overdue],
-            "upcoming": [_deadline(d) for d in upcoming],
+            "overdue": [deadline_document(d) for d in overdue],
+            "upcoming": [deadline_document(d) for d in upcoming],
             "mandates": [{"id": m.id, "reference": m.reference, "state": m.state,
                           **progress_summary(progress.get(m.id, {}))} for m in mandates],
         }
@@ -207,8 +207,13 @@ def _time_in_state(conn: Connection) -> dict[str, dict[str, dict[str, float]]]:
     # A few hundred rows in the primary key's order; picking the percentiles here costs less than a
     # window query does in SQLite.
     d = state_durations
-    rows = conn.execute(select(d.c.collection, d.c.state, d.c.bucket, d.c.n)
-                        .order_by(d.c.collection, d.c.state, d.c.bucket)).all()
+    return time_in_state_of(conn.execute(select(d.c.collection, d.c.state, d.c.bucket, d.c.n)
+                                         .order_by(d.c.collection, d.c.state, d.c.bucket)).all())
+
+
+def time_in_state_of(rows: list[tuple[str, str, int, int]]) -> dict[str, dict[str, dict[str, float]]]:
+    """From (collection, state, bucket, n) histogram rows in that order: per collection and state, the
+    stays and their median and 90th percentile in seconds."""
     found: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
     for (collection, state), stays in groupby(rows, key=lambda row: (row[0], row[1])):
         buckets = [(bucket, n) for _, _, bucket, n in stays]
@@ -249,7 +254,10 @@ def _open_deadlines(conn: Connection, due_before: date | None, due_from: date | 
         # In the query, not after it: the limit must count only what the reader may see.
         query = query.where(_deadlines_in(scopes))
     names = [c.name for c in deadlines.columns]
-    return [dict(zip(names, row)) for row in conn.execute(query.order_by(deadlines.c.due).limit(limit))]
+    # Equal dues in a fixed order, so that which of them make the limit is the same on every read (and as of
+    # an instant, projections/as_of.py).
+    order = (deadlines.c.due, deadlines.c.item_id, deadlines.c.kind)
+    return [dict(zip(names, row)) for row in conn.execute(query.order_by(*order).limit(limit))]
 
 
 def _deadlines_in(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
@@ -277,6 +285,6 @@ def reminder_document(row: Mapping[str, Any]) -> dict[str, Any]:
     return document
 
 
-def _deadline(row: Mapping[str, Any]) -> dict[str, Any]:
+def deadline_document(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"item_id": row["item_id"], "collection": row["collection"], "kind": row["kind"], "due": row["due"],
             "title": row["title"], "assignee": row["assignee"]}

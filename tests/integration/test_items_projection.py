@@ -284,10 +284,11 @@ def test_the_dashboard_as_of_an_instant_is_what_the_dashboard_showed_then(servic
     service.act("tasks", later.id, "cancel", HANA, {}, reason="Not needed")
     runner.catch_up(runner.projections[0])
     assert read_models.dashboard(HANA, today) != shown_then
-    replayed = dashboard_as_of(service, HANA, then, ZoneInfo("Europe/Ljubljana"))
+    replayed = dashboard_as_of(read_models.engine, HANA, then, ZoneInfo("Europe/Ljubljana"))
     assert replayed.pop("as_of") == then
     assert replayed == shown_then
-    before_anything = dashboard_as_of(service, HANA, then - timedelta(days=365), ZoneInfo("Europe/Ljubljana"))
+    before_anything = dashboard_as_of(read_models.engine, HANA, then - timedelta(days=365),
+                                      ZoneInfo("Europe/Ljubljana"))
     assert all(n == 0 for states in before_anything["counts"].values() for n in states.values())
 
 

@@ -1,0 +1,192 @@
+"""The items view through time: what the dashboard shows, each row with the log positions it held between.
+
+Written by the items projection in the same transaction as the items view, so it is as far
+along the log as the view is and is rebuilt with it. Each row holds from `from_pos` (the
+position of the event that made it) until just before `to_pos` (the event that replaced it;
+`OPEN` while it still holds). The dashboard as of an instant is then a few indexed queries
+(projections/as_of.py) instead of a replay of the log:
+
+- `view_history_counters`: the dashboard's counters, one row per value a counter had: items
+  per collection and state, ended stays per collection, state and duration bucket, a
+  mandate's tasks per state. A counter at zero has no row, as in the live tables.
+- `view_history_mandates`: each mandate's state and reference.
+- `view_history_deadlines`: each open deadline with what the dashboard lists of it.
+- `view_history_timeline`: the positions at which the latest event time seen so far grew, so
+  that an instant maps to the log position a replay would stop at.
+
+A row valid at position P has `from_pos <= P < to_pos`. Two range conditions cannot both be
+answered by one B-tree, so each closed row also keeps `span`, the class of its length
+(4^(L-1) <= length < 4^L): a row of span L that holds at P began after P - 4^L, so the rows
+valid at P are found by one short index range per span (`held_at` in
+projections/history_tables.py), reading a few times as many rows as it returns.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import Column, Connection, Table, bindparam, func, select, tuple_
+
+from domain.item import WorkflowItem
+from projections.history_tables import (DEADLINES, DURATIONS, ITEMS, MANDATE_TASKS, MANDATES, OPEN, TABLES,
+                                        micros, span_of)
+
+
+def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:
+    """What the history keeps of an item: its counters' keys, its mandate row and its open deadlines."""
+    fields, collection = item.fields, item.workflow.collection
+    keyed: list[tuple[str, tuple, tuple | None]] = []  # (which table, the row's key, its values)
+    if collection == "mandates":
+        keyed.append((MANDATES, (key,), (item.state, fields.get("reference"), created_position)))
+    title, assignee, party = item.title, fields.get("assignee"), fields.get("party")
+    keyed += [(DEADLINES, (key, d["kind"]), (collection, d["due"], title, assignee, party))
+              for d in item.own_deadlines() if d["open"]]
+    counted = [(ITEMS, collection, item.state, 0)]
+    if collection == "tasks" and fields.get("mandate_id"):
+        counted.append((MANDATE_TASKS, fields["mandate_id"], item.state, 0))
+    return tuple(counted), tuple(keyed)
+
+
+class ItemHistory:
+    """Turns each event's change of an item's facts into history rows (see the module's docstring)."""
+
+    def __init__(self, tables: Sequence[Table] = TABLES, *, gather: bool = False) -> None:
+        self.tables = tuple(tables)
+        self._counters, mandates_table, deadlines_table, self._timeline = self.tables
+        self._rows = {MANDATES: mandates_table, DEADLINES: deadlines_table}
+        # While gathering (a rebuild into empty copies), open rows stay in memory until `flush`.
+        self._gathered: dict[tuple, _Open] | None = {} if gather else None
+        self._reached: int | None = None if not gather else -(2 ** 63)
+
+    def record(self, conn: Connection, batch: Sequence[tuple[int, Any]],
+               changes: Sequence[tuple[int, tuple | None, tuple, tuple | None]]) -> None:
+        """Record a batch: every (position, event) for the timeline, and each item event's
+        (position, facts before or None, facts after, ended stay's (collection, state, bucket) or None)."""
+        self._record_timeline(conn, batch)
+        steps: list[tuple[int, Table, tuple, Any]] = []  # (position, table, key, new values or a counter delta)
+        for position, before, after, ended in changes:
+            deltas: dict[tuple, int] = {}
+            for counted in before[0] if before else ():
+                deltas[counted] = deltas.get(counted, 0) - 1
+            for counted in after[0]:
+                deltas[counted] = deltas.get(counted, 0) + 1
+            if ended:
+                deltas[(DURATIONS, *ended)] = 1
+            steps += [(position, self._counters, k, d) for k, d in deltas.items() if d]
+            old = {(t, k): v for t, k, v in before[1]} if before else {}
+            new = {(t, k): v for t, k, v in after[1]}
+            steps += [(position, self._rows[t], k, None) for (t, k) in old if (t, k) not in new]
+            steps += [(position, self._rows[t], k, v) for (t, k), v in new.items() if old.get((t, k)) != v]
+        if steps:
+            self._write(conn, steps)
+
+    def flush(self, conn: Connection) -> None:
+        """Write the rows gathered open, and from now on write every batch as it comes."""
+        gathered, self._gathered = self._gathered, None
+        self._reached = None
+        if gathered:
+            self._insert(conn, [(table, key, row) for (table, key), row in gathered.items()])
+
+    def _record_timeline(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        reached = self._reached
+        if reached is None:
+            reached = conn.execute(select(func.max(self._timeline.c.reached_micros))).scalar()
+            reached = -(2 ** 63) if reached is None else reached
+        rows = []
+        for position, event in batch:
+            at = micros(event.timestamp)
+            if at > reached:
+                reached = at
+                rows.append({"position": position, "reached_micros": at})
+        if rows:
+            conn.execute(self._timeline.insert(), rows)
+        if self._gathered is not None:
+            self._reached = reached
+
+    def _write(self, conn: Connection, steps: list[tuple[int, Table, tuple, Any]]) -> None:
+        opened = self._gathered if self._gathered is not None else self._load(conn, steps)
+        closing: list[tuple[Table, tuple, _Open, int]] = []  # rows in the database that stop holding
+        closed: list[tuple[Table, tuple, _Open, int]] = []  # rows made and replaced within this batch
+        for position, table, key, change in steps:
+            old = opened.pop((table, key), None)
+            if table is self._counters:
+                n = (old.values[0] if old else 0) + change
+                values = (n,) if n else None
+            else:
+                values = change
+            if old is not None:
+                if old.values == values:
+                    opened[(table, key)] = old
+                    continue
+                if old.from_pos < position:  # a row replaced at the position that made it never held
+                    (closing if old.stored else closed).append((table, key, old, position))
+            if values is not None:
+                opened[(table, key)] = _Open(position, values, stored=False)
+        self._close(conn, closing)
+        self._insert(conn, [(t, k, o) for t, k, o, _ in closed], [p for *_, p in closed])
+        if self._gathered is None:
+            self._insert(conn, [(t, k, o) for (t, k), o in opened.items() if not o.stored])
+
+    def _load(self, conn: Connection, steps: Iterable[tuple[int, Table, tuple, Any]]) -> dict[tuple, "_Open"]:
+        """The stored open rows of the keys the steps touch."""
+        wanted: dict[Table, set[tuple]] = {}
+        for _, table, key, _ in steps:
+            wanted.setdefault(table, set()).add(key)
+        found: dict[tuple, _Open] = {}
+        for table, keys in wanted.items():
+            key_columns, value_columns = _columns(table)
+            among = (key_columns[0].in_([k for k, in keys]) if len(key_columns) == 1
+                     else tuple_(*key_columns).in_(list(keys)))
+            query = select(*key_columns, table.c.from_pos, *value_columns).where(table.c.to_pos == OPEN, among)
+            width = len(key_columns)
+            for row in conn.execute(query):
+                found[(table, tuple(row[:width]))] = _Open(row[width], tuple(row[width + 1:]), stored=True)
+        return found
+
+    def _close(self, conn: Connection, closing: list[tuple[Table, tuple, "_Open", int]]) -> None:
+        by_table: dict[Table, list[dict]] = {}
+        for table, key, old, position in closing:
+            key_columns, _ = _columns(table)
+            by_table.setdefault(table, []).append({**{f"k_{c.name}": v for c, v in zip(key_columns, key)},
+                                                   "new_to": position, "new_span": span_of(position - old.from_pos)})
+        for table, rows in by_table.items():
+            key_columns, _ = _columns(table)
+            conn.execute(table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}")
+                                                                       for c in key_columns))
+                         .values(to_pos=bindparam("new_to"), span=bindparam("new_span")), rows)
+
+    @staticmethod
+    def _insert(conn: Connection, rows: list[tuple[Table, tuple, "_Open"]], ends: list[int] | None = None) -> None:
+        by_table: dict[Table, list[dict]] = {}
+        for i, (table, key, row) in enumerate(rows):
+            names = _names(table)
+            to_pos = ends[i] if ends else OPEN
+            span = span_of(to_pos - row.from_pos) if ends else 0
+            by_table.setdefault(table, []).append(dict(zip(names, (*key, *row.values, row.from_pos, to_pos, span))))
+        for table, values in by_table.items():
+            conn.execute(table.insert(), values)
+
+
+@functools.cache
+def _columns(table: Table) -> tuple[list[Column], list[Column]]:
+    """The table's key columns (its primary key but `to_pos`) and its value columns."""
+    keys = [c for c in table.primary_key.columns if c.name != "to_pos"]
+    values = [c for c in table.columns if not c.primary_key and c.name not in ("from_pos", "span")]
+    return keys, values
+
+
+@functools.cache
+def _names(table: Table) -> tuple[str, ...]:
+    """The names of the key columns, the value columns, then from_pos, to_pos and span."""
+    key_columns, value_columns = _columns(table)
+    return (*(c.name for c in key_columns), *(c.name for c in value_columns), "from_pos", "to_pos", "span")
+
+
+class _Open:
+    """A row that holds at the end of what was recorded so far; `stored` if it is in the database as open."""
+
+    __slots__ = ("from_pos", "values", "stored")
+
+    def __init__(self, from_pos: int, values: tuple, stored: bool) -> None:
+        self.from_pos, self.values, self.stored = from_pos, values, stored
