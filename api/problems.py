@@ -29,7 +29,8 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
 }
 
 _HTTP_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-                405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type"}
+                405: "Method not allowed", 413: "Request too large", 415: "Unsupported media type",
+                429: "Too many requests", 503: "Service unavailable"}
 
 
 def status_and_title(error: DomainError) -> tuple[int, str]:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.app import create_api
+from api.limits import RequestLimits
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
@@ -52,7 +53,15 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
 
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
-                     calendar_token_ttl=timedelta(days=settings.calendar_token_days))
+                     calendar_token_ttl=timedelta(days=settings.calendar_token_days),
+                     limits=request_limits(settings))
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url
     return api
+
+
+def request_limits(settings: Settings) -> RequestLimits:
+    """What one request may cost, from the settings."""
+    return RequestLimits(time_limit=settings.request_time_limit, queue_limit=settings.request_queue_limit,
+                         in_flight=settings.requests_in_flight, expensive_per_user=settings.expensive_reads_per_user,
+                         expensive_total=settings.expensive_reads_total)
