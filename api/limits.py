@@ -78,7 +78,6 @@ class RequestLimiter:
         self.app = app
         self.limits = limits
         self._places = asyncio.Semaphore(limits.in_flight)
-        self._abandoned: set[asyncio.Task] = set()  # kept referenced until they end
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,8 +94,11 @@ class RequestLimiter:
                                f"the body is larger than {self.limits.max_body_bytes} bytes", scope, receive, send)
             return
         try:
-            await asyncio.wait_for(self._places.acquire(),
-                                   min(self.limits.queue_limit, max(0.0, deadline - time.monotonic())))
+            if self._places.locked():  # else a place is free now: no timer needed (the common case)
+                async with asyncio.timeout(min(self.limits.queue_limit, max(0.0, deadline - time.monotonic()))):
+                    await self._places.acquire()
+            else:
+                await self._places.acquire()
         except TimeoutError:
             await self._refuse(503, "busy", "Service unavailable", "the server is busy with other requests; "
                                "try again later", scope, receive, send, retry=True)
@@ -104,35 +106,41 @@ class RequestLimiter:
         await self._run_within(deadline, scope, _replaying(body, receive), send)
 
     async def _run_within(self, deadline: float, scope: Scope, receive: Receive, send: Send) -> None:
-        started = abandoned = False
+        """Run the app inline; if its answer has not started by the deadline, a timer answers 503 instead.
 
-        async def send_unless_abandoned(message: Message) -> None:
+        Inline rather than in a task of its own: the common case then costs one timer, not the
+        extra turns of the event loop a task and its waiter take. The app's late messages go nowhere.
+        """
+        loop = asyncio.get_running_loop()
+        started = False
+        answering: asyncio.Task | None = None
+
+        async def send_unless_answered(message: Message) -> None:
             nonlocal started
-            if abandoned:
-                return  # we answered 503 already; the late answer goes nowhere
+            if answering is not None:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        def finished(task: asyncio.Task) -> None:
-            self._places.release()
-            self._abandoned.discard(task)
-            if abandoned and not task.cancelled() and task.exception() is not None:
-                log.error("a request answered 503 after its time limit then failed",
-                          exc_info=task.exception())
+        def at_deadline() -> None:
+            nonlocal answering
+            if not started:
+                answering = loop.create_task(time_limit_problem(self.limits)(scope, receive, send))
 
-        token = _deadline.set((deadline, self.limits))  # the task (and the threads it hands work to) copy this context
+        timer = loop.call_at(loop.time() + deadline - time.monotonic(), at_deadline)
+        token = _deadline.set((deadline, self.limits))  # threads the app hands work to copy this context
         try:
-            task = asyncio.create_task(self.app(scope, receive, send_unless_abandoned))
+            await self.app(scope, receive, send_unless_answered)
+        except Exception:
+            if answering is None:
+                raise
+            log.exception("a request answered 503 at its time limit then failed")
         finally:
+            timer.cancel()
             _deadline.reset(token)
-        task.add_done_callback(finished)
-        await asyncio.wait({task}, timeout=max(0.0, deadline - time.monotonic()))
-        if task.done() or started:
-            await task  # its answer (or its error) is the answer; a started answer streams on unbounded
-            return
-        abandoned = True
-        self._abandoned.add(task)
-        await time_limit_problem(self.limits)(scope, receive, send)
+            self._places.release()  # only now: abandoned work keeps its place until it has really ended
+            if answering is not None:
+                await answering
 
     async def _read_body(self, scope: Scope, receive: Receive, deadline: float) -> list[Message] | None:
         """The request's body messages, or None if it is over the limit (declared or counted)."""
@@ -140,15 +148,16 @@ class RequestLimiter:
         if length is not None and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
             return None
         messages, size, more = [], 0, True
-        while more:
-            message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
-            messages.append(message)
-            if message["type"] != "http.request":
-                break  # the client went away: the application hears it as it would have
-            size += len(message.get("body", b""))
-            more = message.get("more_body", False)
-            if size > self.limits.max_body_bytes:
-                return None
+        async with asyncio.timeout_at(asyncio.get_running_loop().time() + deadline - time.monotonic()):
+            while more:
+                message = await receive()
+                messages.append(message)
+                if message["type"] != "http.request":
+                    break  # the client went away: the application hears it as it would have
+                size += len(message.get("body", b""))
+                more = message.get("more_body", False)
+                if size > self.limits.max_body_bytes:
+                    return None
         return messages
 
     async def _refuse(self, status: int, slug: str, title: str, detail: str, scope: Scope, receive: Receive,
