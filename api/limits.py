@@ -144,9 +144,12 @@ class RequestLimiter:
 
     async def _read_body(self, scope: Scope, receive: Receive, deadline: float) -> list[Message] | None:
         """The request's body messages, or None if it is over the limit (declared or counted)."""
-        length = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
             return None
+        if (length is None or length == b"0") and b"transfer-encoding" not in headers:
+            return [await receive()]  # no body: the server has its one empty message ready, no timer needed
         messages, size, more = [], 0, True
         async with asyncio.timeout_at(asyncio.get_running_loop().time() + deadline - time.monotonic()):
             while more:
