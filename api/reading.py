@@ -72,7 +72,8 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
         raise Forbidden("metrics need the admin, auditor or head role")
     registry = CollectorRegistry()
     registry.register(_ProjectionCollector(runner))
-    registry.register(_AuditChainCollector(runner.reader or runner.engine))
+    if any(p.name == "audit_chain" for p in runner.projections):  # its table exists once the runner set it up
+        registry.register(_AuditChainCollector(runner.reader or runner.engine))
     scheduler = getattr(request.app.state, "scheduler", None)
     if scheduler is not None:
         registry.register(_SchedulerCollector(scheduler.stats))
