@@ -1,14 +1,13 @@
 """Routes that read across items from the read models: dashboard, mandate progress, metrics."""
 
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from pydantic import BaseModel
-from sqlalchemy.engine import Engine
 
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.expensive import expensive_read
@@ -73,7 +72,7 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
     registry = CollectorRegistry()
     registry.register(_ProjectionCollector(runner))
     if any(p.name == "audit_chain" for p in runner.projections):  # its table exists once the runner set it up
-        registry.register(_AuditChainCollector(runner.reader or runner.engine))
+        registry.register(_AuditChainCollector(lambda: chain_head(runner.reader or runner.engine)))
     scheduler = getattr(request.app.state, "scheduler", None)
     if scheduler is not None:
         registry.register(_SchedulerCollector(scheduler.stats))
@@ -85,11 +84,11 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
 class _AuditChainCollector:
     """The chain's length counts every event of every Party: here, behind roles, not in /health."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, read_head: Callable[[], dict[str, Any]]) -> None:
+        self.read_head = read_head
 
     def collect(self):
-        head = chain_head(self.engine)
+        head = self.read_head()
         yield GaugeMetricFamily("secretariat_audit_chain_length", "Events sealed into the audit hash chain",
                                 value=head["length"])
         yield InfoMetricFamily("secretariat_audit_chain_head", "The hash of the chain's last entry",
