@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, HTTPException
+from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from api.deps import CurrentActor, RunnerDep, Service, Tokens
@@ -16,6 +16,7 @@ from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
 from api.tokens import TokenIssuer
+from api.sign_in import SignInGate
 from api.pages import router as pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
@@ -27,10 +28,11 @@ from api.audit import router as audit_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
+from projections.store_errors import DiskState
 
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
-               calendar_token_ttl: timedelta = timedelta(days=365),
+               calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None,
                limits: RequestLimits = RequestLimits()) -> FastAPI:
     """The HTTP API over one application service and its read models."""
     api = FastAPI(title="Secretariat", version="0.1.0",
@@ -41,6 +43,9 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.read_models = read_models
     api.state.runner = runner
     api.state.tokens = TokenIssuer(token_key, token_ttl, calendar_token_ttl)
+    api.state.sign_in = sign_in or SignInGate()
+    api.state.disk = DiskState()  # a write refused for a full disk shows in /health until one succeeds
+    service.on_recorded.append(api.state.disk.write_succeeded)
     install_problem_handlers(api)
     api.state.expensive_reads = ExpensiveReads(limits)
     api.add_middleware(RequestLimiter, limits=limits)
@@ -61,16 +66,24 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
 def _general_routes() -> APIRouter:
     router = APIRouter()
 
-    @router.post("/auth/token", response_model=Token, tags=["Auth"], responses={401: {"description": "Wrong "
-                 "credentials"}})
-    def sign_in(username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=256)],
-                service: Service, tokens: Tokens):
-        """Exchange a username and password (OAuth2 password form) for a bearer token."""
-        actor = service.authenticate(username, password)
-        if actor is None:
+    @router.post("/auth/token", response_model=Token, tags=["Auth"], responses={
+        401: {"description": "Wrong credentials"},
+        429: {"description": "Too many wrong passwords for this username or address: wait Retry-After seconds"},
+        503: {"description": "Too many sign-ins at once: try again after Retry-After seconds"}})
+    async def sign_in(request: Request, username: Annotated[str, Form(max_length=64)],
+                      password: Annotated[str, Form(max_length=256)], service: Service, tokens: Tokens):
+        """Exchange a username and password (OAuth2 password form) for a bearer token (throttled)."""
+        user = await request.app.state.sign_in.sign_in(request, service, username, password)
+        if user is None:
             raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-        return JSON({"access_token": tokens.issue(actor.username), "token_type": "bearer",
+        return JSON({"access_token": tokens.issue(user.username, user.generation_pair()[0]), "token_type": "bearer",
                      "expires_in": int(tokens.ttl.total_seconds())})
+
+    @router.post("/auth/sign-out-everywhere", status_code=204, tags=["Auth"])
+    def sign_out_everywhere(actor: CurrentActor, service: Service):
+        """End every access token, page session and calendar feed URL of yours, this one included."""
+        service.sign_out(actor.username, everywhere=True)
+        return Response(status_code=204)
 
     @router.get("/workflows", tags=["Workflows"])
     def workflows(_actor: CurrentActor):
@@ -85,11 +98,14 @@ def _general_routes() -> APIRouter:
         return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
 
     @router.get("/health", response_model=Health, tags=["Operations"])
-    def health(service: Service, runner: RunnerDep):
+    def health(request: Request, service: Service, runner: RunnerDep):
         """Whether the store answers, and how many events the read models are behind (no authentication).
 
         Nothing here counts events or moves when someone acts (beyond a passing lag): anyone may ask,
         and a Party must not learn of another's requests from it. Counts are in /metrics."""
+        if request.app.state.disk.full_since is not None:
+            return problem(503, "disk-full", "Disk full", "the store's disk was full at the last write; writes are "
+                           "refused until space is freed", headers={"Retry-After": "30"}, health="degraded")
         try:
             lag = runner.lag()
         except Exception as error:  # noqa: BLE001 - any store failure is "unavailable", and says which

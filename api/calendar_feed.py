@@ -22,6 +22,7 @@ from api.rendering import JSON
 from api.tokens import CALENDAR_SCOPE
 from domain.actor import Actor
 from domain.application import WORKFLOWS
+from domain.errors import Conflict
 
 MAX_EVENTS = 2000  # the soonest; bounds an answer to about 0.6 MB and a second of rendering
 UID_DOMAIN = "secretariat"  # not the host: a UID must not change when the server moves
@@ -46,11 +47,11 @@ def feed_reader(service: Service, tokens: Tokens, credentials: BearerCredentials
         raise HTTPException(401, "the feed needs ?token=<calendar token> (its URL comes from POST "
                                  "/calendar/feed-token) or Authorization: Bearer <token>",
                             headers={"WWW-Authenticate": "Bearer"})
-    username = tokens.username_in(token, scope=CALENDAR_SCOPE)
-    actor = service.actor_named(username) if username else None
+    holder = tokens.holder_of(token, scope=CALENDAR_SCOPE)
+    actor = service.actor_holding(holder.username, holder.generation, calendar=True) if holder else None
     if actor is None:
-        raise HTTPException(401, "the calendar token is invalid or expired; get a new feed URL from POST "
-                                 "/calendar/feed-token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "the calendar token is invalid or expired, or its user signed out; get a new feed "
+                                 "URL from POST /calendar/feed-token", headers={"WWW-Authenticate": "Bearer"})
     return actor
 
 
@@ -71,30 +72,39 @@ def calendar_feed(request: Request, reader: Annotated[Actor, Depends(feed_reader
                     f"are left out.",
         refresh_interval=timedelta(hours=1))
     stamp = service.clock().astimezone(timezone.utc)  # DTSTAMP is in UTC
+    base_url = configured_base_url(request)
     for row in rows:
-        calendar.add_component(deadline_event(row, public_base_url(request), stamp))
+        calendar.add_component(deadline_event(row, base_url, stamp))
     # Private to the token's holder: no shared cache may keep a copy.
     return Response(calendar.to_ical(), media_type=MEDIA_TYPE, headers={"Cache-Control": "private, no-store"})
 
 
-@router.post("/calendar/feed-token", response_model=CalendarFeedLink)
-def calendar_feed_token(request: Request, actor: CurrentActor, tokens: Tokens,
+@router.post("/calendar/feed-token", response_model=CalendarFeedLink, responses={
+    409: {"description": "SECRETARIAT_BASE_URL is not set, so there is no address to hand out"}})
+def calendar_feed_token(request: Request, actor: CurrentActor, tokens: Tokens, service: Service,
                         mine: Annotated[bool, Query(description="A feed of only your assigned items")] = False):
     """A URL of your deadlines feed with a calendar-only token in it, to subscribe to in a calendar client."""
-    token, expires_at = tokens.issue_calendar(actor.username)
+    base_url = configured_base_url(request)
+    if base_url is None:
+        # Never the Host header: anyone can send one, and the URL carries a year-long token.
+        raise Conflict("the server does not know its public address, so it hands out no feed URL; the operator "
+                       "sets SECRETARIAT_BASE_URL (e.g. https://secretariat.example.org)")
+    token, expires_at = tokens.issue_calendar(actor.username, service.user(actor.username).generation_pair()[1])
     query = {"token": token, **({"mine": "true"} if mine else {})}
     feed = request.url_for("calendar_feed").include_query_params(**query)
-    return JSON({"url": f"{public_base_url(request)}{feed.path.lstrip('/')}?{feed.query}", "expires_at": expires_at})
+    return JSON({"url": f"{base_url}{feed.path.lstrip('/')}?{feed.query}", "expires_at": expires_at})
 
 
-def public_base_url(request: Request) -> str:
-    """Where people reach the Secretariat: SECRETARIAT_BASE_URL when set (behind a proxy the request's own
-    address is the internal one), else the address the request came to; ends with a slash."""
+def configured_base_url(request: Request) -> str | None:
+    """Where people reach the Secretariat, ending with a slash: SECRETARIAT_BASE_URL, or None when unset.
+
+    Never the request's own address: the Host header is the client's to choose.
+    """
     configured = getattr(request.app.state, "base_url", None)
-    return configured.rstrip("/") + "/" if configured else str(request.base_url)
+    return configured.rstrip("/") + "/" if configured else None
 
 
-def deadline_event(row: Mapping[str, Any], base_url: str, stamp: datetime) -> Event:
+def deadline_event(row: Mapping[str, Any], base_url: str | None, stamp: datetime) -> Event:
     """One all-day event for one open deadline (a row of `ReadModels.calendar_deadlines`).
 
     No VALARM: the reminder ladder already raises `due_soon` the morning before, so an alarm
@@ -103,10 +113,11 @@ def deadline_event(row: Mapping[str, Any], base_url: str, stamp: datetime) -> Ev
     workflow = WORKFLOWS[row["collection"]]
     title, reference = row["title"] or row["item_id"], row["reference"]
     name = title if not reference or reference in title else f"{reference}: {title}"  # a mandate's names it
-    url = f"{base_url}ui/{row['collection']}/{row['item_id']}"
+    # Without SECRETARIAT_BASE_URL there is no trustworthy address to link to, so no link.
+    url = f"{base_url}ui/{row['collection']}/{row['item_id']}" if base_url else None
     details = [f"{workflow.title}, state: {row['state'].replace('_', ' ')}",
                f"Assignee: {row['assignee'] or 'nobody'}", *([f"Party: {row['party']}"] if row["party"] else []),
-               url]  # in the text too: several clients never show the URL property
+               *([url] if url else [])]  # in the text too: several clients never show the URL property
     return Event.new(
         uid=f"{row['item_id']}.{row['kind']}@{UID_DOMAIN}", stamp=stamp,
         start=row["due"], end=row["due"] + timedelta(days=1),

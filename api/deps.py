@@ -45,14 +45,16 @@ RunnerDep = Annotated[ProjectionRunner, Depends(get_runner)]
 
 def current_actor(service: Service, tokens: Tokens,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
-    """The user the bearer token names, with the roles they hold now (a revoked role is gone at once)."""
+    """The user the bearer token names, with the roles they hold now (a revoked role is gone at once), if the
+    token is of the user's current generation (not ended by a password change, sign-out or deactivation)."""
     if credentials is None:
         raise HTTPException(401, "this route needs Authorization: Bearer <token> (get one from POST /auth/token)",
                             headers=_UNAUTHENTICATED)
-    username = tokens.username_in(credentials.credentials)
-    actor = service.actor_named(username) if username else None
+    holder = tokens.holder_of(credentials.credentials)
+    actor = service.actor_holding(holder.username, holder.generation) if holder else None
     if actor is None:
-        raise HTTPException(401, "the token is invalid or expired; sign in again at POST /auth/token",
+        raise HTTPException(401, "the token is invalid or expired, or its user signed out; sign in again at "
+                                 "POST /auth/token",
                             headers=_UNAUTHENTICATED)
     return actor
 

@@ -23,8 +23,8 @@ LOCAL_PATH = re.compile(r"/(?![/\\])[^\s\\]*")  # "/ui/tasks?state=open", never 
 
 def signed_in_actor(request: Request, service: SecretariatApplication) -> Actor | None:
     token = request.cookies.get(SESSION_COOKIE)
-    username = request.app.state.tokens.username_in(token) if token else None
-    return service.actor_named(username) if username else None
+    holder = request.app.state.tokens.holder_of(token) if token else None
+    return service.actor_holding(holder.username, holder.generation) if holder else None
 
 
 def page_actor(request: Request, service: Service) -> Actor:
@@ -38,10 +38,10 @@ def page_actor(request: Request, service: Service) -> Actor:
     return actor
 
 
-def start_session(response: Response, request: Request, username: str) -> None:
+def start_session(response: Response, request: Request, username: str, generation: int) -> None:
     tokens = request.app.state.tokens
-    response.set_cookie(SESSION_COOKIE, tokens.issue(username), max_age=int(tokens.ttl.total_seconds()), path="/",
-                        httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    response.set_cookie(SESSION_COOKIE, tokens.issue(username, generation), max_age=int(tokens.ttl.total_seconds()),
+                        path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https")
 
 
 def end_session(response: Response, request: Request) -> None:

@@ -28,10 +28,12 @@ from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
 from api.problems import status_and_title
+from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
 from domain.actor import Actor
 from domain.application import WORKFLOWS, SecretariatApplication
 from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.workflow import Action, Workflow
 from projections.queries import ReadModels
@@ -63,19 +65,35 @@ def login_form(request: Request, service: Service, next: str = "/"):
 
 
 @router.post("/login", dependencies=CHECKED_POST)
-def sign_in(request: Request, service: Service, form: FormFields):
+async def sign_in(request: Request, service: Service, form: FormFields):
+    # Through the same throttle and verification slots as POST /auth/token (api/sign_in.py).
     username, password = form.get("username", "").strip(), form.get("password", "")
-    actor = service.authenticate(username, password) if len(username) <= 64 and len(password) <= 256 else None
-    if actor is None:
-        return _render(request, "login.html", status=401, next=local_target(form.get("next", "/")),
-                       username=username, error="Wrong username or password.")
-    response = RedirectResponse(local_target(form.get("next", "/")), 303)
-    start_session(response, request, actor.username)
+    next_page = local_target(form.get("next", "/"))
+    if len(username) > 64 or len(password) > 256:
+        user = None
+    else:
+        try:
+            user = await request.app.state.sign_in.sign_in(request, service, username, password)
+        except SignInRefused as refused:
+            response = _render(request, "login.html", status=refused.status_code, next=next_page, username=username,
+                               error=f"Not signed in: {refused.detail}.")
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
+    if user is None:
+        return _render(request, "login.html", status=401, next=next_page, username=username,
+                       error="Wrong username or password.")
+    response = RedirectResponse(next_page, 303)
+    start_session(response, request, user.username, user.generation_pair()[0])
     return response
 
 
 @router.post("/logout", dependencies=CHECKED_POST)
-def sign_out(request: Request):
+def sign_out(request: Request, service: Service):
+    # The cookie alone is not enough: a copy of it would still work. Moving the user's generation on ends
+    # every session and access token of theirs (calendar URLs stay; POST /auth/sign-out-everywhere ends those).
+    actor = signed_in_actor(request, service)
+    if actor is not None:
+        service.sign_out(actor.username, everywhere=False)
     response = RedirectResponse("/login", 303)
     end_session(response, request)
     return response
@@ -136,7 +154,7 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
     try:
         reminder = read_models.reminder(reminder_id)
         if reminder is None:
-            raise NotFound(f"no reminder {reminder_id}")
+            raise unknown_reminder(reminder_id)
         _item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id,
                                                        actor)
     except DomainError as error:

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.errors import (Conflict, DomainError, Forbidden, InvalidTransition, NotFound, PreconditionFailed,
                            RuleBroken, ValidationFailed)
+from projections.store_errors import STORE_ERRORS, StoreTrouble, store_trouble
 
 log = logging.getLogger("secretariat.api")
 
@@ -70,6 +71,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else title
         return problem(error.status_code, title.lower().replace(" ", "-"), title, detail,
                        headers=getattr(error, "headers", None))
+
+    async def store_error(request: Request, error: Exception) -> JSONResponse:
+        # Busy or full: nothing of the request was written, and it may be sent again later.
+        trouble = store_trouble(error)
+        if trouble is StoreTrouble.DISK_FULL:
+            request.app.state.disk.write_refused()
+            log.error("a write found the disk full: %s", error)
+            return problem(503, "disk-full", "Disk full", "the store's disk is full; nothing of this request was "
+                           "written; try again once space is freed", headers={"Retry-After": "30"})
+        if trouble is StoreTrouble.BUSY:
+            log.warning("the store was busy: %s", error)
+            return problem(503, "store-busy", "Store busy", "the store was too busy to take this in time; nothing of "
+                           "it was written; send it again", headers={"Retry-After": "1"})
+        return await unexpected(request, error)
+
+    for error_class in STORE_ERRORS:
+        app.add_exception_handler(error_class, store_error)
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, error: Exception) -> JSONResponse:

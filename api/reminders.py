@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, Service
 from api.rendering import JSON, read_your_write
-from domain.errors import NotFound
+from domain.reminders import unknown_reminder
 
 
 class Reminder(BaseModel):
@@ -51,7 +51,7 @@ def acknowledge(reminder_id: str, actor: CurrentActor, service: Service, read_mo
     Honours `Prefer: wait-for-projection` like every write."""
     reminder = read_models.reminder(reminder_id)
     if reminder is None:
-        raise NotFound(f"no reminder {reminder_id}")
+        raise unknown_reminder(reminder_id)
     item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id, actor)
     entry: dict[str, Any] = item.reminders[reminder_id]
     return read_your_write(request, position, JSON({**reminder, "acknowledged_by": entry["acknowledged_by"],

@@ -40,6 +40,13 @@ class EmailChange(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
     password: Annotated[str, StringConstraints(strict=True, min_length=10, max_length=256)]
+    current_password: Optional[Annotated[str, StringConstraints(strict=True, max_length=256)]] = Field(
+        None, description="Your current password: required to change your own, not for an admin's reset")
+
+
+class Deactivation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=500)]
 
 
 class UserPublic(BaseModel):
@@ -47,12 +54,13 @@ class UserPublic(BaseModel):
     roles: list[str]
     party: Optional[str]
     email: Optional[str]
+    active: bool
     version: int
 
 
 def user_document(user: User) -> dict:
     return {"username": user.username, "roles": user.roles, "party": user.party, "email": user.email,
-            "version": user.version}
+            "active": user.is_active, "version": user.version}
 
 
 router = APIRouter(tags=["Users"])
@@ -96,7 +104,21 @@ def change_email(username: str, body: EmailChange, actor: CurrentActor, service:
     return JSON(user_document(service.change_email(username, body.email, actor=actor)))
 
 
-@router.post("/users/{username}/password", status_code=204)
+@router.post("/users/{username}/password", status_code=204, responses={
+    403: {"description": "Not your own and not an admin, or the current password is wrong"},
+    422: {"description": "Changing your own without current_password"}})
 def change_password(username: str, body: PasswordChange, actor: CurrentActor, service: Service):
-    """Change a password: your own, or anyone's as an admin."""
-    service.change_password(username, body.password, actor=actor)
+    """Change a password: your own (with the current one), or anyone's as an admin; every token of the user ends."""
+    service.change_password(username, body.password, actor=actor, current_password=body.current_password)
+
+
+@router.post("/users/{username}/deactivate", response_model=UserPublic)
+def deactivate_user(username: str, body: Deactivation, actor: CurrentActor, service: Service):
+    """Deactivate a user, with a reason (admin): no more sign-in, and every token of theirs ends."""
+    return JSON(user_document(service.deactivate_user(username, body.reason, actor=actor)))
+
+
+@router.post("/users/{username}/reactivate", response_model=UserPublic)
+def reactivate_user(username: str, body: Deactivation, actor: CurrentActor, service: Service):
+    """Let a deactivated user sign in again, with a reason (admin)."""
+    return JSON(user_document(service.reactivate_user(username, body.reason, actor=actor)))

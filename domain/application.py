@@ -23,6 +23,7 @@ from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Val
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.mandate import Mandate
+from domain.reading import ItemReading
 from domain.reminders import DEFAULT_TIME, ReminderClock
 from domain.reminding import Reminding
 from domain.support_request import DECISION_WORKING_DAYS, SupportRequest
@@ -52,9 +53,10 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class SecretariatApplication(Reminding, UserAdministration, CalendarAdministration, Application[UUID]):
+class SecretariatApplication(ItemReading, Reminding, UserAdministration, CalendarAdministration, Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
+    aggregates = AGGREGATES
     snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, User: 50}
     # Loads come from a per-process cache, fast-forwarded with one query for newer events, so
     # a load is one SELECT rather than a snapshot lookup plus a replay. Other processes' writes
@@ -115,7 +117,7 @@ class SecretariatApplication(Reminding, UserAdministration, CalendarAdministrati
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay:
             return replay
-        item = self.get_item(collection, item_id, actor)
+        item = self.visible_item(collection, item_id, actor)
         if expected_version is not None and expected_version != item.version:
             raise PreconditionFailed(f"the item is at version {item.version}, not {expected_version}; "
                                      "reload it and decide again")
@@ -177,35 +179,7 @@ class SecretariatApplication(Reminding, UserAdministration, CalendarAdministrati
             raise Forbidden("you may no longer read the item this key answered with")
         return IdempotentOutcome(item, record.status, replayed=True)
 
-    # -- reading items -----------------------------------------------------
-
-    def get_item(self, collection: str, item_id: UUID | str, actor: Actor, *, version: int | None = None,
-                 as_of: datetime | None = None) -> WorkflowItem:
-        """The item now, at a version, or as it was at an instant; only for those who may read it."""
-        cls = AGGREGATES[collection]
-        if as_of is not None:
-            item = self._as_of(cls, item_id, as_of)
-        else:
-            item = self._load(cls, item_id, version=version)
-        # A reader who may not see an item is told it does not exist, so ids of other
-        # Parties' requests leak nothing; a role that may read none of them gets 403.
-        if not item.may_be_read_by(actor):
-            if cls.workflow.may_read_some(actor):
-                raise NotFound(f"no {cls.workflow.title.lower()} with id {item_id}")
-            raise _may_not_read(collection, cls.workflow)
-        return item
-
-    def history(self, collection: str, item_id: UUID | str, actor: Actor) -> list[dict[str, Any]]:
-        """Every event of the item, oldest first, with the state before and after it."""
-        current = self.get_item(collection, item_id, actor)
-        entries, item = [], None
-        for event in self.events.get(current.id):
-            before = item.state if item is not None else None
-            item = event.mutate(item)
-            entries.append({"version": event.originator_version, "type": type(event).__qualname__,
-                            "at": event.timestamp, "actor": event.actor, "reason": event.reason,
-                            "data": event.data, "state_before": before, "state_after": item.state})
-        return entries
+    # -- reading items: see domain/reading.py ----------------------------------
 
     def _ids_created_by(self, created: type) -> list[UUID]:
         """Ids of the aggregates whose first event is of this class, oldest first, read from the log."""
@@ -220,26 +194,15 @@ class SecretariatApplication(Reminding, UserAdministration, CalendarAdministrati
             position = batch[-1].id + 1
         return ids
 
-    def _as_of(self, cls: type[WorkflowItem], item_id: UUID | str, instant: datetime) -> WorkflowItem:
-        item = None
-        for event in self.events.get(self._uuid(cls, item_id)):
-            if event.timestamp > instant:
-                break
-            item = event.mutate(item)
-        if item is None or not isinstance(item, cls):
-            raise NotFound(f"{cls.workflow.title.lower()} {item_id} did not exist at {instant.isoformat()}")
-        return item
-
-    def _load(self, cls: type, item_id: UUID | str, *, version: int | None = None) -> Any:
+    def _load(self, cls: type, item_id: UUID | str) -> Any:
+        """The aggregate as it is now, whoever asks (what callers may read is `visible_item`'s to decide)."""
         uuid = self._uuid(cls, item_id)
         try:
-            item = self.repository.get(uuid, version=version)
+            item = self.repository.get(uuid)
         except AggregateNotFoundError:
             raise NotFound(f"no {_title(cls)} with id {item_id}") from None
         if not isinstance(item, cls):
             raise NotFound(f"no {_title(cls)} with id {item_id}")
-        if version is not None and item.version != version:
-            raise NotFound(f"{_title(cls)} {item_id} has no version {version}; it is at version {item.version}")
         return item
 
     @staticmethod
@@ -262,10 +225,6 @@ class SecretariatApplication(Reminding, UserAdministration, CalendarAdministrati
             return self._load(Mandate, mandate_id)
         except NotFound:
             raise ValidationFailed("mandate_id", f"mandate_id {mandate_id} names no existing mandate") from None
-
-
-def _may_not_read(collection: str, workflow: Workflow) -> Forbidden:
-    return Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
 
 
 def _title(cls: type) -> str:

@@ -21,6 +21,8 @@ from typing import Any, Iterable, Mapping
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
+from domain.errors import NotFound
+
 
 @dataclass(frozen=True)
 class Rung:
@@ -83,6 +85,12 @@ def reminder_id(item_id: UUID | str, version: int) -> UUID:
     """A reminder's id: its event's item and version, so it is the same for every process that reads it,
     and a ladder that comes back to an earlier date (D1, D2, D1 again) never repeats an id."""
     return uuid5(NAMESPACE_URL, f"secretariat:reminder:{item_id}:{version}")
+
+
+def unknown_reminder(reminder: UUID | str) -> NotFound:
+    """What a caller is told of a reminder id they may not know: exactly what an id that names none gets.
+    Reminder ids are computed (`reminder_id`), so anyone can make one for any item they know the id of."""
+    return NotFound(f"no reminder {reminder}")
 
 
 def ladder_position(reminders: Iterable[Mapping[str, Any]], deadline: str, due: date) -> str | None:

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import Actor
 from domain.errors import Conflict
 from domain.item import WorkflowItem
-from domain.reminders import ReminderClock
+from domain.reminders import ReminderClock, unknown_reminder
 
 log = logging.getLogger("secretariat.reminders")
 
@@ -29,7 +29,7 @@ class Reminding:
     reminder_clock: ReminderClock
     save: Callable[..., Any]
     repository: Any
-    get_item: Callable[..., WorkflowItem]
+    visible_item: Callable[..., WorkflowItem]
 
     def raise_reminders(self, item_ids: Iterable[UUID | str]) -> list[dict[str, Any]]:
         """Raise every rung now due on these items, loaded from the store; the reminders raised."""
@@ -61,8 +61,9 @@ class Reminding:
         """Record that the reminder was seen, by one of those it is addressed to; seen twice is still once.
 
         The item, and the log position of the acknowledgement (None when it had been acknowledged already).
+        A reminder on an item the actor may not know of is answered as one that does not exist.
         """
-        item = self.get_item(collection, item_id, actor)
+        item = self.visible_item(collection, item_id, actor, unknown=unknown_reminder(reminder_id))
         if not item.acknowledge_reminder(reminder_id, actor, now=self.clock()):
             return item, None
         try:

@@ -3,6 +3,12 @@
 Role grants and revocations are events, so auditors see who granted what and when.
 The password hash is made outside the domain (the application's hasher); only the
 hash is kept, and the audit log never shows it.
+
+Tokens carry the user's token generations, and a token of an older generation is refused:
+a password change or reset, signing out everywhere and deactivation end every token and
+calendar URL; signing out of the pages ends every session and access token (calendar URLs,
+which live a year in calendar clients, stay). The generations are counted from events, so
+they ride with the user every request loads anyway.
 """
 
 from __future__ import annotations
@@ -51,6 +57,35 @@ class User(Aggregate):
 
         def apply(self, user: "User") -> None:
             user.password_hash = self.password_hash
+            user.end_every_token()
+
+    class SignedOut(Event):
+        """Signed out of the pages: every session and access token ends; calendar URLs stay."""
+
+        def apply(self, user: "User") -> None:
+            user.access_generation = user.generation_pair()[0] + 1
+
+    class SignedOutEverywhere(Event):
+        def apply(self, user: "User") -> None:
+            user.end_every_token()
+
+    class Deactivated(Event):
+        reason: str
+
+        def apply(self, user: "User") -> None:
+            user.active = False
+            user.end_every_token()
+
+    class Reactivated(Event):
+        reason: str
+
+        def apply(self, user: "User") -> None:
+            user.active = True
+
+    class LockedOut(Event):
+        """Sign-in refused for a while after repeated wrong passwords (actor: the sign-in throttle)."""
+        reason: str
+        until: datetime
 
     class EmailChanged(Event):
         email: str | None
@@ -65,6 +100,21 @@ class User(Aggregate):
         self.roles = sorted(roles)
         self.party = party
         self.email = email
+        self.active = True
+        self.access_generation = 0  # access tokens and page sessions
+        self.calendar_generation = 0  # calendar feed tokens
+
+    def generation_pair(self) -> tuple[int, int]:
+        """(access, calendar) token generations; users restored from older snapshots start at 0."""
+        return getattr(self, "access_generation", 0), getattr(self, "calendar_generation", 0)
+
+    def end_every_token(self) -> None:
+        access, calendar = self.generation_pair()
+        self.access_generation, self.calendar_generation = access + 1, calendar + 1
+
+    @property
+    def is_active(self) -> bool:
+        return getattr(self, "active", True)
 
     @staticmethod
     def id_for(username: str) -> UUID:
@@ -95,6 +145,20 @@ class User(Aggregate):
 
     def change_password(self, password_hash: str, *, actor: str, now: datetime) -> None:
         self.trigger_event(self.PasswordChanged, timestamp=now, actor=actor, password_hash=password_hash)
+
+    def sign_out(self, *, everywhere: bool, actor: str, now: datetime) -> None:
+        self.trigger_event(self.SignedOutEverywhere if everywhere else self.SignedOut, timestamp=now, actor=actor)
+
+    def deactivate(self, reason: str, *, actor: str, now: datetime) -> None:
+        check_rule(self.is_active, f"{self.username} is already deactivated")
+        self.trigger_event(self.Deactivated, timestamp=now, actor=actor, reason=reason)
+
+    def reactivate(self, reason: str, *, actor: str, now: datetime) -> None:
+        check_rule(not self.is_active, f"{self.username} is active")
+        self.trigger_event(self.Reactivated, timestamp=now, actor=actor, reason=reason)
+
+    def lock_out(self, until: datetime, reason: str, *, actor: str, now: datetime) -> None:
+        self.trigger_event(self.LockedOut, timestamp=now, actor=actor, reason=reason, until=until)
 
     def change_email(self, email: str | None, *, actor: str, now: datetime) -> None:
         """Where reminders are e-mailed; None: nowhere."""

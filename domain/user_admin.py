@@ -5,7 +5,7 @@ Registering, granting and revoking are for admins; every change is an event on t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Protocol
 from uuid import UUID
 
@@ -66,15 +66,64 @@ class UserAdministration:
         self._save_user(user)
         return user
 
-    def change_password(self, username: str, password: str, *, actor: Actor) -> User:
-        """Change a password: one's own, or anyone's as an admin."""
+    def change_password(self, username: str, password: str, *, actor: Actor,
+                        current_password: str | None = None) -> User:
+        """Change a password: one's own (giving the current one), or anyone's as an admin (a reset).
+
+        Either way every token and calendar URL of the user ends.
+        """
         if actor.username != username:
             _refuse_unless_admin(actor)
         _check_password(password)
         user = self.user(username)
+        if actor.username == username:
+            # A stolen session must not be enough to take the account over.
+            if not current_password:
+                raise ValidationFailed("current_password", "changing your own password needs your current one "
+                                                           "(current_password)")
+            if not self.hasher.verify(user.password_hash, current_password):
+                raise Forbidden("the current password is wrong; your password is unchanged")
         user.change_password(self.hasher.hash(password), actor=actor.username, now=self.clock())
         self._save_user(user)
         return user
+
+    def sign_out(self, username: str, *, everywhere: bool) -> User:
+        """End the user's sessions and access tokens; `everywhere` ends their calendar URLs too."""
+        user = self.user(username)
+        user.sign_out(everywhere=everywhere, actor=username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def deactivate_user(self, username: str, reason: str, *, actor: Actor) -> User:
+        """Deactivate a user (admins only): they can no longer sign in, and every token of theirs ends."""
+        _refuse_unless_admin(actor)
+        user = self.user(username)
+        user.deactivate(reason, actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def reactivate_user(self, username: str, reason: str, *, actor: Actor) -> User:
+        """Let a deactivated user sign in again (admins only); their old tokens stay ended."""
+        _refuse_unless_admin(actor)
+        user = self.user(username)
+        user.reactivate(reason, actor=actor.username, now=self.clock())
+        self._save_user(user)
+        return user
+
+    def record_lock_out(self, username: str, until: datetime, reason: str, *, actor: str) -> bool:
+        """Record on the user that sign-in is refused until `until`; False if no such user."""
+        try:
+            user = self.user(username)
+        except NotFound:
+            return False
+        for _attempt in range(3):  # a lock-out is a fact to record, whatever else changed the user meanwhile
+            user.lock_out(until, reason, actor=actor, now=self.clock())
+            try:
+                self.save(user)
+                return True
+            except IntegrityError:
+                user = self.user(username)
+        raise Conflict(f"user {username} kept changing; the lock-out was not recorded")
 
     def change_email(self, username: str, email: str | None, *, actor: Actor) -> User:
         """Change where reminders are e-mailed: one's own address, or anyone's as an admin."""
@@ -125,18 +174,36 @@ class UserAdministration:
 
     def authenticate(self, username: str, password: str) -> Actor | None:
         """The actor, if the password is right; None otherwise (same work either way)."""
+        user = self.signed_in_user(username, password)
+        return user.as_actor() if user is not None else None
+
+    def signed_in_user(self, username: str, password: str) -> User | None:
+        """The active user, if the password is right; None otherwise (same work either way)."""
         try:
             user = self.user(username)
         except NotFound:
             self.hasher.verify(self._unknown_user_hash(), password)
             return None
-        return user.as_actor() if self.hasher.verify(user.password_hash, password) else None
+        return user if self.hasher.verify(user.password_hash, password) and user.is_active else None
 
     def actor_named(self, username: str) -> Actor | None:
         try:
-            return self.user(username).as_actor()
+            user = self.user(username)
         except NotFound:
             return None
+        return user.as_actor() if user.is_active else None
+
+    def actor_holding(self, username: str, generation: int, *, calendar: bool = False) -> Actor | None:
+        """The actor a token names, if it is of the user's current generation and the user is active.
+
+        The user is loaded anyway for their roles, so the check costs no query.
+        """
+        try:
+            user = self.user(username)
+        except NotFound:
+            return None
+        current = user.generation_pair()[1 if calendar else 0]
+        return user.as_actor() if user.is_active and generation == current else None
 
     def _unknown_user_hash(self) -> str:
         """A real hash to verify against when the user does not exist, so the time taken tells nothing."""

@@ -15,6 +15,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 
@@ -101,6 +102,7 @@ state_durations = Table(
     Column("n", Integer, nullable=False),
 )
 BUCKETS_PER_DOUBLING = 4
+FLUSH_ROWS = 5_000  # items per transaction when a rebuild writes what it gathered
 
 
 def duration_bucket(seconds: float) -> int:
@@ -137,11 +139,21 @@ class ItemsProjection:
         """
         return ItemsProjection(self.transcoder, copies_beside(self.tables, suffix), gather=True)
 
-    def flush(self, conn: Connection) -> None:
-        """Write what was gathered, each row once, and from now on write every batch as it comes."""
-        gathered, self._gathered = self._gathered, None
+    def flush(self, conn: Connection, rows: int | None = None) -> bool:
+        """Write up to `rows` items of what was gathered, each row once; True while some remain to write.
+
+        Once all is written, every batch is written as it comes. In chunks, so that the runner can
+        commit between them: on SQLite one transaction of a whole store's rows held the lock for seconds.
+        """
+        gathered = self._gathered or {}
+        chunk = {key: gathered.pop(key) for key in list(islice(gathered, rows or FLUSH_ROWS))}
+        if chunk:
+            self._write(conn, chunk, {}, self._gathered_durations)
+            self._gathered_durations = Counter()  # written with the first chunk
         if gathered:
-            self._write(conn, gathered, {}, self._gathered_durations)
+            return True
+        self._gathered = None
+        return False
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""

@@ -71,6 +71,7 @@ class ProjectionRunner:
     # time; with 10,000 most are written once, which halves a rebuild's time. On SQLite a batch
     # holds the write lock, so commands wait up to about half a second while a rebuild runs.
     rebuild_batch_size: int = 10_000
+    rebuild_pause_seconds: float = 0.12  # on SQLite, after each of a rebuild's transactions (see _let_writers_in)
     stats: dict[str, Stats] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _advanced: threading.Condition = field(default_factory=threading.Condition)
@@ -158,19 +159,24 @@ class ProjectionRunner:
             notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
             if notifications:
                 started = time.perf_counter()
+                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
+                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
                 with self.engine.begin() as conn:
-                    building.handle(conn, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+                    building.handle(conn, batch)
                     tracking.advance(conn, name, position, notifications[-1].id)
                 position, done = notifications[-1].id, done + len(notifications)
                 self._count(projection, len(notifications), time.perf_counter() - started)
                 if progress:
                     progress(len(notifications))
+                self._let_writers_in()
             if len(notifications) < self.rebuild_batch_size:
                 break
         flush = getattr(building, "flush", None)
-        if flush is not None:  # a copy that gathered the rebuild in memory writes it now, each row once
+        more = flush is not None  # a copy that gathered the rebuild in memory writes it now, each row once
+        while more:  # a chunk per transaction, so that commands get the lock in between
             with self.engine.begin() as conn:
-                flush(conn)
+                more = flush(conn)
+            self._let_writers_in()
         with self.engine.begin() as conn:
             while True:  # the events recorded since the last batch, under the lock the switch needs anyway
                 count, end = self._project(conn, building, position)
@@ -185,6 +191,15 @@ class ProjectionRunner:
             tracking.advance(conn, projection.name, 0, position)
         self._known.pop(projection.name, None)
         return done
+
+    def _let_writers_in(self) -> None:
+        """Between a rebuild's transactions on SQLite, let the commands waiting for its lock have it.
+
+        SQLite has no queue for its lock: a waiting writer polls (every 100 ms at most), and a
+        rebuild that began its next transaction at once would take the lock again before it.
+        """
+        if self.engine.dialect.name == "sqlite":
+            time.sleep(self.rebuild_pause_seconds)
 
     def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
         """Read and apply the batch after `start` within the caller's transaction (for rebuilds)."""

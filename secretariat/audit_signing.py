@@ -60,7 +60,7 @@ def load_or_create_key(path: Path) -> tuple[Ed25519PrivateKey, bool]:
     end up with one key and neither reads a half-written file.
     """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         pem = Ed25519PrivateKey.generate().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                          serialization.NoEncryption())
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping
 
 import holidays
@@ -17,10 +18,12 @@ from projections.items import ItemsProjection
 from projections.queries import ReadModels
 from projections.reminders import RemindersProjection
 from projections.runner import ProjectionRunner
+from projections.setup_lock import set_up_once
 from scheduler.channels import Channel, channels_for
 from scheduler.delivery import DeliveryWorker
 from scheduler.outbox import DeliveriesProjection
 from scheduler.ticker import ReminderScheduler
+from secretariat.file_modes import secure_sqlite_files
 from secretariat.settings import Settings, event_store_env
 
 
@@ -48,10 +51,16 @@ def business_calendar(settings: Settings) -> BusinessCalendar:
 def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Argon2Hasher | None = None,
                       env: Mapping[str, str] | None = None) -> SecretariatApplication:
     """The application over the store the settings name."""
-    return SecretariatApplication({**event_store_env(settings.database_url), **(env or {})},
-                                  hasher=hasher or Argon2Hasher(), clock=clock,
-                                  calendar=business_calendar(settings), tz=settings.tz,
-                                  reminder_time=settings.reminder_time)
+    hasher = hasher or Argon2Hasher(Argon2(time_cost=settings.argon2_time_cost,
+                                           memory_cost=settings.argon2_memory_cost,
+                                           parallelism=settings.argon2_parallelism))
+    store_env = {**event_store_env(settings.database_url), **(env or {})}
+    if settings.is_sqlite:
+        secure_sqlite_files(Path(store_env["SQLITE_DBNAME"]))
+        store_env.setdefault("SQLITE_LOCK_TIMEOUT", str(settings.sqlite_lock_timeout))
+    return set_up_once(store_env, lambda: SecretariatApplication(
+        store_env, hasher=hasher, clock=clock, calendar=business_calendar(settings),
+        tz=settings.tz, reminder_time=settings.reminder_time))
 
 
 def build_projections(service: SecretariatApplication,
@@ -68,7 +77,7 @@ def build_projections(service: SecretariatApplication,
                               [ItemsProjection(transcoder), RemindersProjection(),
                                AuditLogProjection(transcoder), AuditChainProjection(),
                                DeliveriesProjection()], reader=reader)
-    runner.setup()
+    set_up_once(store_env, runner.setup)  # safe beside other processes setting up the same fresh store
     service.on_recorded.append(lambda _position: runner.wake())
     return ReadModels(reader, transcoder), runner
 

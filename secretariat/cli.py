@@ -40,8 +40,12 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     runner.engine.dispose()
     service.close()
     console.print(f"Secretariat on http://{host}:{port}  (store: {settings.database_url}; API docs at /docs)")
+    # Forwarded headers (scheme, client) count only from the proxies the settings trust; from anyone else
+    # they are ignored, so the session cookie is Secure exactly when a trusted TLS proxy says https.
+    proxies = [str(network) for network in settings.trusted_proxy_networks]
     uvicorn.run("secretariat.server:api_from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, proxy_headers=False)
+                log_level="info", access_log=False, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
 
 
 @app.command()

@@ -11,9 +11,12 @@ from fastapi import FastAPI
 
 from api.app import create_api
 from api.limits import RequestLimits
+from api.sign_in import SignInGate
+from api.sign_in_throttle import SignInThrottle
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
+from secretariat.worker_life import die_with_master
 
 
 def api_from_settings(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
@@ -23,6 +26,7 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     the reminder scheduler; several workers doing so is safe (tracking positions make every
     batch happen once, and an item raises each reminder once however many schedulers ask).
     """
+    die_with_master()  # a worker (`serve --workers N`) ends with its master, never holding the port alone
     settings = settings or Settings()
     redact_tokens_in_access_log()  # uvicorn has configured logging by now, in this worker process
     service = build_application(settings)
@@ -51,9 +55,13 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
                 follower.join(timeout=5)
             service.close()
 
+    throttle = SignInThrottle(lockout_failures=settings.sign_in_lockout_failures,
+                              lockout_seconds=settings.sign_in_lockout_minutes * 60)
+    sign_in = SignInGate(throttle, max_concurrent=settings.sign_in_max_concurrent,
+                         trusted_proxies=settings.trusted_proxy_networks)
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
-                     calendar_token_ttl=timedelta(days=settings.calendar_token_days),
+                     calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in,
                      limits=request_limits(settings))
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url

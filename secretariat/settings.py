@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(8, ge=1, le=50, description="Tries of a delivery before it is marked failed")
     base_url: str | None = Field(None, description="Where people open the Secretariat (https://...), for links in "
                                  "reminder e-mails, calendar events and feed URLs")
+    # Signing in (api/sign_in.py, api/sign_in_throttle.py) and the proxies whose forwarded headers count.
+    trusted_proxies: str = Field("", description="Comma-separated IPs or networks (CIDR) of reverse proxies whose "
+                                 "X-Forwarded-For/-Proto are believed; empty: none")
+    argon2_time_cost: int = Field(3, ge=1, le=20, description="Argon2id passes over memory per password hash")
+    argon2_memory_cost: int = Field(65536, ge=8192, le=1 << 21, description="Argon2id memory per hash, in KiB")
+    argon2_parallelism: int = Field(4, ge=1, le=16, description="Argon2id lanes (threads) per hash")
+    sign_in_max_concurrent: int = Field(2, ge=1, le=64, description="Password checks running at once; more "
+                                        "sign-ins wait briefly (pairs that signed in before) or get 503")
+    sign_in_lockout_failures: int = Field(10, ge=3, le=1000, description="Wrong passwords that lock a username out "
+                                          "(an address: five times as many)")
+    sign_in_lockout_minutes: float = Field(15, gt=0, le=24 * 60, description="How long a lock-out lasts")
+    sqlite_lock_timeout: int = Field(5, ge=1, le=600, description="Seconds a write waits for SQLite's lock (held "
+                                     "by another write, or a rebuild's batch) before it is answered 503")
     # What one request may cost (api/limits.py, api/expensive.py); each uvicorn worker counts its own.
     request_time_limit: float = Field(30, gt=0, le=3600, description="Seconds until a request's answer starts; "
                                       "past it the answer is 503 with Retry-After")
@@ -102,6 +115,20 @@ class Settings(BaseSettings):
             raise ValueError("give an http:// or https:// URL with a host")
         return value
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        from api.client_address import parse_trusted_proxies
+
+        parse_trusted_proxies(value)  # raises ValueError naming the bad entry
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple:
+        from api.client_address import parse_trusted_proxies
+
+        return parse_trusted_proxies(self.trusted_proxies)
+
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_signed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -158,7 +185,7 @@ def event_store_env(url: str) -> dict[str, str]:
 
 
 def _key_from_file(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a folder made for the data is owner-only
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

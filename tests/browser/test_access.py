@@ -60,3 +60,30 @@ def test_audrey_the_auditor_reads_everything_but_gets_no_action_forms(page):
     expect(page.get_by_role("status")).to_contain_text("version 2 of")
     expect(page.locator(".item-head .state")).to_have_text("screening")
     assert page.goto("/ui/tasks/new").status == 403
+
+
+def test_erik_of_the_ewg_gets_the_same_page_for_a_request_as_for_an_id_that_names_none(page):
+    sign_in(page, "erik")
+    absent = "00000000-0000-4000-8000-000000000000"
+    for key in AL_REQUESTS[:1] + RS_REQUESTS[:1]:
+        request_id = str(demo_id("request", key))
+        for query in ("", "?version=1", "?version=99"):
+            shown = []
+            for item_id in (request_id, absent):
+                response = page.goto(f"/ui/support-requests/{item_id}{query}")
+                assert response.status == 404, (key, query, response.status)
+                expect(page.get_by_role("alert")).to_contain_text(f"no support request with id {item_id}")
+                shown.append(page.locator("body").inner_html().replace(item_id, "ID"))
+            assert shown[0] == shown[1], (key, query)
+
+
+def test_alba_gets_the_same_page_for_a_serbian_requests_version_as_for_an_id_that_names_none(page):
+    sign_in(page, "alba")
+    absent = "00000000-0000-4000-8000-000000000000"
+    request_id = str(demo_id("request", RS_REQUESTS[0]))
+    shown = []
+    for item_id in (request_id, absent):
+        assert page.goto(f"/ui/support-requests/{item_id}?version=99").status == 404
+        expect(page.get_by_role("alert")).not_to_contain_text("has no version")
+        shown.append(page.locator("body").inner_html().replace(item_id, "ID"))
+    assert shown[0] == shown[1]

@@ -48,6 +48,7 @@ class Server:
     log_path: Path
     secret_key: str
     schema: str | None = None  # the PostgreSQL schema the URL names
+    public_url: bool = True  # serve with SECRETARIAT_BASE_URL set to its own address (feed URLs need it)
     process: subprocess.Popen | None = None
     server_errors: list[str] = field(default_factory=list)  # 5xx answers seen by any client
     _tokens: dict[str, str] = field(default_factory=dict)
@@ -108,6 +109,8 @@ class Server:
                         f"{demo.stdout}\n{demo.stderr}", pytrace=False)
         port = _free_port()
         self.base_url = f"http://127.0.0.1:{port}"
+        if self.public_url:
+            self.env["SECRETARIAT_BASE_URL"] = self.base_url
         log = self.log_path.open("wb")
         self.process = subprocess.Popen([str(SECRETARIAT), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                         env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT)

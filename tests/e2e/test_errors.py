@@ -75,8 +75,8 @@ def test_wrong_credentials_at_sign_in_answer_401_and_right_ones_a_bearer_token(a
 def test_the_ewg_may_not_approve_nor_read_a_support_request(as_user):
     request = create(as_user("alba"), "support-requests", request_body())
     erik = as_user("erik")
-    assert_problem(erik.post(f"/support-requests/{request['id']}/approve"), 403)
-    assert_problem(erik.get(f"/support-requests/{request['id']}"), 403)
+    assert_problem(erik.post(f"/support-requests/{request['id']}/approve"), 404)  # none exists for the EWG
+    assert_problem(erik.get(f"/support-requests/{request['id']}"), 404)
     assert_problem(erik.get("/support-requests"), 403)
     assert len(history_of(as_user("sara"), "support-requests", request["id"])) == 1
 
@@ -99,8 +99,10 @@ def test_the_secretariat_may_not_fulfil_a_mandate_nor_approve_a_support_request(
 def test_the_admin_manages_users_but_may_not_read_or_create_workflow_items(as_user):
     admin = as_user("admin")
     task_id = as_user("sara").get("/tasks").json()["items"][0]["id"]
-    for path in ("/tasks", f"/tasks/{task_id}", f"/tasks/{task_id}/history", "/mandates", "/support-requests"):
+    for path in ("/tasks", "/mandates", "/support-requests"):
         assert_problem(admin.get(path), 403)
+    for path in (f"/tasks/{task_id}", f"/tasks/{task_id}/history"):  # by id: as if there were none
+        assert_problem(admin.get(path), 404, "no task with id")
     assert_problem(admin.post("/tasks", json=task_body()), 403)
     assert admin.get("/users").status_code == 200
 

@@ -50,7 +50,7 @@ def some_history(service, clock) -> dict:
     service.act("support-requests", other.id, "withdraw", MILAN, {}, reason="Solved bilaterally")
     service.grant_role("erik", "secretariat", actor=ADMIN)
     service.revoke_role("erik", "secretariat", actor=ADMIN)
-    service.change_password("sara", "a-new-long-password", actor=SARA)
+    service.change_password("sara", "a-new-long-password", actor=SARA, current_password="sara")
     service.change_email("sara", "sara@example.org", actor=SARA)
     clock.advance(hours=1)
     service.close_day(A_WORKING_DAY, "Move to the new building", actor=HANA)

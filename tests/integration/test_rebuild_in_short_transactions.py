@@ -1,0 +1,52 @@
+"""A rebuild commits in short transactions (so that commands get SQLite's lock in between), and the rows
+it ends with are those of the view followed event by event."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from sqlalchemy import event, select
+
+from projections import items as items_module
+from projections.database import engine_for
+from projections.items import ItemsProjection
+from projections.runner import ProjectionRunner
+from tests.factories import ERIK, SARA, register_cast, task_values
+
+
+@pytest.fixture
+def runner(service, store_env):
+    register_cast(service)
+    runner = ProjectionRunner(service, engine_for(store_env, writer=True),
+                              [ItemsProjection(service.mapper.transcoder)], batch_size=3, rebuild_batch_size=4,
+                              rebuild_pause_seconds=0)
+    runner.setup()
+    yield runner
+    runner.engine.dispose()
+
+
+def view_rows(runner) -> dict:
+    with runner.engine.connect() as conn:
+        return {table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+                for table in runner.projections[0].tables}
+
+
+def test_a_rebuild_writes_what_it_gathered_a_chunk_per_transaction_and_ends_as_the_followed_view(
+        service, runner, monkeypatch):
+    for n in range(9):
+        task = service.create_task(ERIK, task_values(title=f"Task {n}")).item
+        if n % 2:
+            service.act("tasks", task.id, "start", SARA, {})
+    projection = runner.projections[0]
+    runner.catch_up(projection)
+    followed = view_rows(runner)
+    monkeypatch.setattr(items_module, "FLUSH_ROWS", 2)
+    commits = []
+    event.listen(runner.engine, "commit", lambda _conn: commits.append(1))
+
+    runner.rebuild(projection)
+
+    # The start, the log in batches of 4, the 9 items written 2 at a time, the switch: each its own transaction.
+    assert len(commits) == 1 + math.ceil(runner.head() / 4) + math.ceil(9 / 2) + 1
+    assert view_rows(runner) == followed
