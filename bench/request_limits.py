@@ -102,7 +102,8 @@ def main() -> None:
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             figures: dict[tuple, list[float]] = {key: [] for key in apps}
             for round_ in range(args.rounds):
-                for key, app in apps.items():  # interleaved: a burst of other work hits all alike
+                order = list(apps.items())
+                for key, app in order if round_ % 2 else order[::-1]:  # taking turns, each order as often
                     asyncio.run(time_per_request(app, key[1], args.requests // 5, concurrency))  # warm-up
                     figures[key].append(asyncio.run(time_per_request(app, key[1], args.requests, concurrency)))
                 log(f"concurrency {concurrency}: round {round_ + 1}/{args.rounds} done")
