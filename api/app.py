@@ -12,6 +12,8 @@ from api.deps import CurrentActor, RunnerDep, Service, Tokens
 from api.expensive import ExpensiveReads
 from api.limits import RequestLimiter, RequestLimits
 from api.items import items_router
+from api.methods import install_allowed_methods
+from api.openapi import document_every_answer
 from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
 from api.schemas import Health, Token
@@ -30,6 +32,7 @@ from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from projections.store_errors import DiskState
 
+
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
                calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None,
@@ -47,6 +50,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.disk = DiskState()  # a write refused for a full disk shows in /health until one succeeds
     service.on_recorded.append(api.state.disk.write_succeeded)
     install_problem_handlers(api)
+    install_allowed_methods(api)
+    document_every_answer(api)
     api.state.expensive_reads = ExpensiveReads(limits)
     api.add_middleware(RequestLimiter, limits=limits)
     api.include_router(_general_routes())
@@ -90,12 +95,12 @@ def _general_routes() -> APIRouter:
         """Every workflow's states, actions (from, to, roles, required fields) and fields, as data."""
         return JSON({"workflows": [w.as_document() for w in WORKFLOWS.values()]})
 
-    @router.get("/workflows/{collection}.mmd", tags=["Workflows"], response_class=PlainTextResponse)
+    @router.get("/workflows/{collection}.mmd", tags=["Workflows"], response_class=MermaidText)
     def workflow_diagram(collection: str, _actor: CurrentActor):
         """The workflow's state diagram as Mermaid text."""
         if collection not in WORKFLOWS:
             raise HTTPException(404, f"no workflow {collection!r}; there are: {', '.join(WORKFLOWS)}")
-        return PlainTextResponse(WORKFLOWS[collection].as_mermaid(), media_type="text/vnd.mermaid; charset=utf-8")
+        return MermaidText(WORKFLOWS[collection].as_mermaid())
 
     @router.get("/health", response_model=Health, tags=["Operations"])
     def health(request: Request, service: Service, runner: RunnerDep):
@@ -115,3 +120,7 @@ def _general_routes() -> APIRouter:
                      "projection_lag": max(lag.values(), default=0), "views": lag})
 
     return router
+
+
+class MermaidText(PlainTextResponse):
+    media_type = "text/vnd.mermaid"  # documented as such, and sent with `; charset=utf-8`

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.expensive import expensive_read
 from api.limits import check_deadline
+from api.params import Instant, Position, limit_up_to
 from api.rendering import JSON
 from domain.audit_log import refuse_unless_auditing
 from projections.audit_chain import verify_store
@@ -46,12 +47,12 @@ def audit_events(actor: CurrentActor, read_models: ReadModelsDep,
                                                          "user's) events")] = None,
                  type: Annotated[Optional[str], Query(max_length=80, description="`Task.Started` exactly, or "
                                                       "`Started` for that event of any kind")] = None,
-                 since: Annotated[Optional[datetime], Query(description="At or after this instant (with offset)")]
+                 since: Annotated[Optional[Instant], Query(description="At or after this instant (with offset)")]
                  = None,
-                 until: Annotated[Optional[datetime], Query(description="Before this instant (with offset)")] = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 after: Annotated[int, Query(ge=0, description="The last position seen (`next` of the page "
-                                                               "before)")] = 0):
+                 until: Annotated[Optional[Instant], Query(description="Before this instant (with offset)")] = None,
+                 limit: Annotated[limit_up_to(1000), Query()] = 100,
+                 after: Annotated[Position, Query(description="The last position seen (`next` of the page "
+                                                              "before)")] = 0):
     """The global audit log, oldest first (auditor, head): pass `next` back as `after` for the next page."""
     return JSON(read_models.audit_events(actor, actor_filter=actor_filter, item_id=item_id, type=type, since=since,
                                          until=until, limit=limit, after=after))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from api.deps import CurrentActor, Service
+from api.params import Offset, limit_up_to
 from api.rendering import JSON
 from scheduler.outbox import CHANNELS, STATUSES, Outbox, delivery_scope
 
@@ -51,8 +52,8 @@ router = APIRouter(tags=["Deliveries"])
 
 @router.get("/deliveries", response_model=DeliveryPage)
 def list_deliveries(actor: CurrentActor, outbox: OutboxDep, status: Optional[Status] = None,
-                    channel: Optional[ChannelName] = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                    offset: Annotated[int, Query(ge=0, le=10**9)] = 0):
+                    channel: Optional[ChannelName] = None, limit: Annotated[limit_up_to(500), Query()] = 50,
+                    offset: Annotated[Offset, Query()] = 0):
     """Reminders sent by e-mail and webhook, newest first, with their status and last error: those of the
     collections you read in full (head, auditor)."""
     page, total = outbox.list_deliveries(delivery_scope(actor), status=status, channel=channel, limit=limit,

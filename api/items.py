@@ -6,7 +6,6 @@ models themselves in the route signatures, not their names.
 
 import hashlib
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
 from fastapi import APIRouter, Header, Query, Request
@@ -14,14 +13,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import CurrentActor, ReadModelsDep, Service
 from api.expensive import expensive_read
+from api.params import Instant, Offset, Version, limit_up_to
 from api.rendering import JSON, item_document, item_response, read_your_write
-from api.schemas import History, Problem, body_model, page_model, public_model
+from api.schemas import History, body_model, page_model, public_model
 from domain.errors import NotFound, ValidationFailed
 from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
-
-_ERRORS = {status: {"model": Problem, "content": {"application/problem+json": {}}}
-           for status in (401, 403, 404, 409, 412, 422)}
 
 Prefer = Annotated[Optional[str], Header(description="wait-for-projection: answer once lists and the "
                                                      "dashboard show this change (read your own writes)")]
@@ -42,7 +39,7 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
     collection = workflow.collection
     tag = workflow.title + "s"
     public = public_model(workflow)
-    router = APIRouter(prefix=f"/{collection}", tags=[tag], responses=_ERRORS)
+    router = APIRouter(prefix=f"/{collection}", tags=[tag])
     create_body = body_model(workflow, workflow.creating_action)
     filters_model = _filters_model(workflow)
 
@@ -66,13 +63,11 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
     @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past",
                 dependencies=[expensive_read(when_given=("version", "as_of"))])
     def get_item(item_id: str, actor: CurrentActor, service: Service,
-                 version: Annotated[Optional[int], Query(ge=1, le=2**31, description="The item at this version")] = None,
-                 as_of: Annotated[Optional[datetime], Query(description="The item as it was at this instant "
-                                                                         "(ISO 8601 with an offset)")] = None):
+                 version: Annotated[Optional[Version], Query(description="The item at this version")] = None,
+                 as_of: Annotated[Optional[Instant], Query(description="The item as it was at this instant "
+                                                                        "(ISO 8601 with an offset)")] = None):
         if version is not None and as_of is not None:
             raise ValidationFailed("as_of", "give version or as_of, not both")
-        if as_of is not None and as_of.tzinfo is None:
-            raise ValidationFailed("as_of", "as_of needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
         item = service.get_item(collection, item_id, actor, version=version, as_of=as_of)
         return item_response(item, actor, current=version is None and as_of is None)
 
@@ -126,8 +121,8 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
 def _filters_model(workflow: Workflow) -> type[BaseModel]:
     fields: dict[str, Any] = {
         "state": (Optional[Literal[workflow.states]], Field(None, description="Only items in this state")),
-        "limit": (int, Field(50, ge=1, le=500)),
-        "offset": (int, Field(0, ge=0, le=10**9)),
+        "limit": (limit_up_to(500), Field(50)),
+        "offset": (Offset, Field(0)),
     }
     for name in _FILTERS[workflow.collection]:
         spec = workflow.field_by_name[name]

@@ -27,6 +27,7 @@ from api.page_forms import action_form, form_values
 from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
+from api.params import PAGE_SIZE, page_number
 from api.problems import status_and_title
 from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
@@ -43,7 +44,6 @@ STATIC_FILES = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
 SOON_DAYS = 14
 REMINDERS_SHOWN = 20  # the newest unacknowledged ones; the API pages through the rest
 WAIT_FOR_LISTS_SECONDS = 2.0
-PAGE_SIZE = 50
 # Pages hold personal work queues: never cached, never framed, forms post only here.
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
            "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'"}
@@ -170,7 +170,7 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
               state: str = "", page: str = "1"):
     """The collection's items, newest first, filtered by state."""
     workflow = _workflow(collection)
-    number = int(page) if page.isdigit() and int(page) >= 1 else 1
+    number = page_number(page)
     if state and state not in workflow.states:
         raise ValidationFailed("state", f"there is no state {state!r}; the states are: {', '.join(workflow.states)}")
     items, total = read_models.list_items(collection, actor, {"state": state} if state else {}, limit=PAGE_SIZE,

@@ -55,6 +55,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        if (media_type := _unsupported_media_type(request)) is not None:
+            return problem(415, "unsupported-media-type", "Unsupported media type",
+                           f"this route takes {media_type}, not {request.headers['content-type']}")
         errors = []
         for e in error.errors():
             if tuple(e["loc"]) == ("body",) and e["type"] == "missing":
@@ -100,6 +103,18 @@ def _field_name(location: tuple) -> str:
     """`("body", "due")` -> `due`; `("query", "limit")` -> `limit`; a body that is not JSON -> `body`."""
     names = [str(p) for p in location[1:] if not isinstance(p, int)] if len(location) > 1 else []
     return ".".join(names) or (str(location[0]) if location else "body")
+
+
+def _unsupported_media_type(request: Request) -> str | None:
+    """The media type the route takes, if the request sent its body as another (checked only once it failed)."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body_field is None or not sent:
+        return None
+    if getattr(body_field.field_info, "media_type", "application/json") == "application/json":
+        return None if sent == "application/json" or sent.endswith("+json") else "application/json"
+    return None if sent in ("application/x-www-form-urlencoded", "multipart/form-data") else \
+        "application/x-www-form-urlencoded"
 
 
 def _required_body_fields(request: Request) -> list[str]:

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.expensive import expensive_read
+from api.params import Instant
 from api.rendering import JSON
-from domain.errors import Forbidden, ValidationFailed
+from domain.errors import Forbidden
 from projections.as_of import dashboard_as_of
 from projections.audit_chain import chain_head
 from projections.queries import progress_summary
@@ -44,13 +45,11 @@ METRICS_ROLES = ("admin", "auditor", "head")  # the head reads everything anyway
 
 @router.get("/dashboard", response_model=Dashboard, dependencies=[expensive_read(when_given=("as_of",))])
 def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
-              as_of: Annotated[Optional[datetime], Query(description="The dashboard as it was at this instant "
+              as_of: Annotated[Optional[Instant], Query(description="The dashboard as it was at this instant "
                                                                       "(ISO 8601 with an offset)")] = None):
     """Counts by collection and state, time in states, overdue items, deadlines in the next 14 days, and each
     active mandate's progress; now, or at a past instant."""
     if as_of is not None:
-        if as_of.tzinfo is None:
-            raise ValidationFailed("as_of", "as_of needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
         return JSON(dashboard_as_of(service, actor, as_of, service.tz))
     today = service.clock().astimezone(service.tz).date()
     return JSON(read_models.dashboard(actor, today))
@@ -63,7 +62,8 @@ def mandate_progress(item_id: str, actor: CurrentActor, service: Service, read_m
     return JSON(progress_summary(read_models.mandate_progress([str(mandate.id)]).get(str(mandate.id), {})))
 
 
-@router.get("/metrics", tags=["Operations"], response_class=Response)
+@router.get("/metrics", tags=["Operations"], response_class=Response, responses={200: {
+    "description": "The Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
     """Prometheus metrics: projection lag, events projected, batch durations, the audit chain's length,
     scheduler ticks, deliveries (admin, auditor, head)."""

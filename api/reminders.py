@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, Service
+from api.params import Offset, limit_up_to
 from api.rendering import JSON, read_your_write
 from domain.reminders import unknown_reminder
 
@@ -37,7 +38,7 @@ router = APIRouter(tags=["Reminders"])
 def list_reminders(actor: CurrentActor, read_models: ReadModelsDep,
                    mine: Annotated[bool, Query(description="Only those addressed to you, by name or role")] = False,
                    acknowledged: Annotated[Optional[bool], Query(description="Only (un)acknowledged ones")] = None,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0):
+                   limit: Annotated[limit_up_to(500), Query()] = 50, offset: Annotated[Offset, Query()] = 0):
     """Reminders, newest first: with `mine=true` those addressed to you (your name, or a role you hold);
     without it every reminder on the collections you read in full."""
     found, total = read_models.reminders(actor, mine=mine, acknowledged=acknowledged, limit=limit, offset=offset)

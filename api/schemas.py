@@ -11,7 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, create_model
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StringConstraints, WithJsonSchema,
+                      create_model)
 
 from domain.workflow import Action, Field as DomainField, Workflow
 
@@ -30,6 +31,21 @@ def _iso_date_only(value: Any) -> Any:
 IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
 
 
+def _json_number_only(value: Any) -> Any:
+    """Money comes as a JSON number, as it is served: a string ("12000") is refused, not guessed at."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValueError("must be a JSON number of euros, e.g. 12000.50")
+    return value
+
+
+MAX_EUROS = Decimal("999999999999.99")  # 14 digits, 2 of them cents: exact in a double, so a JSON number
+# Euros as a JSON number in requests, answers and this schema alike (see the README's "Money").
+Money = Annotated[Decimal, BeforeValidator(_json_number_only),
+                  Field(max_digits=14, decimal_places=2, allow_inf_nan=False),
+                  WithJsonSchema({"type": "number", "maximum": float(MAX_EUROS), "minimum": -float(MAX_EUROS),
+                                  "description": "Euros, at most two decimal places"})]
+
+
 def _edge_type(spec: DomainField) -> Any:
     if spec.choices:
         return Literal[spec.choices]
@@ -40,7 +56,7 @@ def _edge_type(spec: DomainField) -> Any:
     if spec.type is date:
         return IsoDate
     if spec.type is Decimal:
-        return Annotated[Decimal, Field(max_digits=14, decimal_places=2, allow_inf_nan=False)]
+        return Money
     if spec.type is list:
         item = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=300)]
         return Annotated[list[item], Field(max_length=100)]

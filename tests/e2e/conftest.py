@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -159,11 +160,17 @@ def _server_env(database_url: str, secret_key: str) -> dict[str, str]:
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real server after `secretariat demo`: once on a SQLite file, once on a fresh PostgreSQL schema."""
-    workdir = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    with running_server(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}")) as srv:
+        yield srv
+
+
+@contextmanager
+def running_server(store: str, workdir: Path) -> Iterator[Server]:
+    """A server of its own on `store` ("sqlite" or "postgres"), for tests whose writes must not meet others'."""
     secret_key = secrets.token_urlsafe(36)  # 48 characters
     assert len(secret_key) == 48
     schema = None
-    if request.param == "sqlite":
+    if store == "sqlite":
         url = f"sqlite:///{workdir}/e2e.db"
     else:
         import psycopg
@@ -174,7 +181,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             conn.execute(f"CREATE SCHEMA {schema}")
         url = (f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}/{POSTGRES['dbname']}"
                f"?schema={schema}")
-    srv = Server(store=request.param, base_url="", env=_server_env(url, secret_key), workdir=workdir,
+    srv = Server(store=store, base_url="", env=_server_env(url, secret_key), workdir=workdir,
                  log_path=workdir / "server.log", secret_key=secret_key, schema=schema)
     try:
         srv.start()

@@ -386,7 +386,7 @@ def test_an_action_without_its_required_field_or_reason_is_422_naming_it_and_rec
     assert len(history_of(sara, "tasks", task["id"])) == 2
 
 
-def test_a_body_that_is_not_json_or_not_an_object_is_422(as_user):
+def test_a_body_that_is_not_json_or_not_an_object_is_422_and_another_media_type_415(as_user):
     sara = as_user("sara")
     task = create(sara, "tasks", task_body())
     for content in (b"{not json", b"[]", b'"text"', b"null"):
@@ -394,7 +394,8 @@ def test_a_body_that_is_not_json_or_not_an_object_is_422(as_user):
                              headers={"Content-Type": "application/json"})
         assert_problem(response, 422)
     assert_problem(sara.post("/tasks", content=b"title=x", headers={"Content-Type":
-                                                                   "application/x-www-form-urlencoded"}), 422)
+                                                                   "application/x-www-form-urlencoded"}), 415,
+                   "application/json")
     assert len(history_of(sara, "tasks", task["id"])) == 1
 
 

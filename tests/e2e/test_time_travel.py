@@ -59,7 +59,8 @@ def test_as_of_before_the_item_was_created_is_404(as_user):
     before = _instant(events[0]["at"]) - timedelta(microseconds=1)
     assert_problem(sara.get(f"/tasks/{task['id']}", params={"as_of": before.isoformat()}), 404)
     assert_problem(sara.get(f"/tasks/{task['id']}", params={"as_of": "2008-07-17T09:00:00+02:00"}), 404)
-    assert_problem(sara.get(f"/tasks/{task['id']}", params={"as_of": "0001-01-01T00:00:00+01:00"}), 404)
+    # Before 1900 is out of range (issue 10, item 12): 422, not "did not exist yet".
+    assert_problem(sara.get(f"/tasks/{task['id']}", params={"as_of": "0001-01-01T00:00:00+01:00"}), 422, "as_of")
 
 
 def test_history_lists_every_event_oldest_first_with_who_when_why_and_what(as_user):
