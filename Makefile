@@ -32,6 +32,7 @@ bench: $(STAMP)  ## Print every benchmark's figures: commands, read models, sche
 	$(BIN)/python bench/read_models
 	$(BIN)/python bench/scheduler
 	$(BIN)/python bench/audit_verify.py
+	$(BIN)/python bench/request_limits.py
 
 clean:  ## Remove the virtual environment and local data
 	rm -rf $(VENV) secretariat.db secretariat.db-* secretariat-secret.key

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.deps import CurrentActor, RunnerDep, Service, Tokens
+from api.expensive import ExpensiveReads
+from api.limits import RequestLimiter, RequestLimits
 from api.items import items_router
 from api.methods import install_allowed_methods
 from api.openapi import document_every_answer
@@ -27,17 +28,15 @@ from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
 from api.audit import router as audit_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
-from projections.audit_chain import chain_head
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from projections.store_errors import DiskState
 
-MAX_BODY_BYTES = 1 << 20
-
 
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
-               calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None) -> FastAPI:
+               calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None,
+               limits: RequestLimits = RequestLimits()) -> FastAPI:
     """The HTTP API over one application service and its read models."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
@@ -53,7 +52,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     install_problem_handlers(api)
     install_allowed_methods(api)
     document_every_answer(api)
-    api.add_middleware(BodySizeLimit)
+    api.state.expensive_reads = ExpensiveReads(limits)
+    api.add_middleware(RequestLimiter, limits=limits)
     api.include_router(_general_routes())
     api.include_router(users_router)
     api.include_router(calendar_router)
@@ -104,7 +104,10 @@ def _general_routes() -> APIRouter:
 
     @router.get("/health", response_model=Health, tags=["Operations"])
     def health(request: Request, service: Service, runner: RunnerDep):
-        """Whether the store answers, and how many events the read models are behind (no authentication)."""
+        """Whether the store answers, and how many events the read models are behind (no authentication).
+
+        Nothing here counts events or moves when someone acts (beyond a passing lag): anyone may ask,
+        and a Party must not learn of another's requests from it. Counts are in /metrics."""
         if request.app.state.disk.full_since is not None:
             return problem(503, "disk-full", "Disk full", "the store's disk was full at the last write; writes are "
                            "refused until space is freed", headers={"Retry-After": "30"}, health="degraded")
@@ -114,56 +117,10 @@ def _general_routes() -> APIRouter:
             return problem(503, "unavailable", "Store unavailable", f"the store does not answer: "
                            f"{type(error).__name__}")
         return JSON({"status": "ok", "store": service.factory.__class__.__module__.split(".")[-1],
-                     "projection_lag": max(lag.values(), default=0), "views": lag,
-                     "audit": chain_head(runner.reader or runner.engine)})
+                     "projection_lag": max(lag.values(), default=0), "views": lag})
 
     return router
 
 
 class MermaidText(PlainTextResponse):
     media_type = "text/vnd.mermaid"  # documented as such, and sent with `; charset=utf-8`
-
-
-class BodySizeLimit:
-    """Refuses a body over 1 MiB with a 413, declared or not, before the application reads any of it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            await self._refuse(scope, receive, send)
-            return
-        # Without a declared length (chunked), read up to the limit before handing the body on.
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > MAX_BODY_BYTES:
-                await self._refuse(scope, receive, send)
-                return
-        body = b"".join(chunks)
-        delivered = False
-
-        async def replay() -> dict:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(413, "request-too-large", "Request too large",
-                           f"the body is larger than {MAX_BODY_BYTES} bytes")
-        await response(scope, receive, send)

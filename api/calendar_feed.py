@@ -16,6 +16,7 @@ from icalendar import Calendar, Event
 from pydantic import BaseModel
 
 from api.deps import BearerCredentials, CurrentActor, ReadModelsDep, Service, Tokens, current_actor
+from api.expensive import expensive_read
 from api.page_display import label_for
 from api.rendering import JSON
 from api.tokens import CALENDAR_SCOPE
@@ -54,7 +55,7 @@ def feed_reader(service: Service, tokens: Tokens, credentials: BearerCredentials
     return actor
 
 
-@router.get("/calendar.ics", response_class=Response, responses={
+@router.get("/calendar.ics", response_class=Response, dependencies=[expensive_read(feed_reader)], responses={
     200: {"content": {"text/calendar": {"schema": {"type": "string"}}}, "description": "An iCalendar (RFC 5545)"},
     401: {"description": "No token, or an invalid or expired one"}})
 def calendar_feed(request: Request, reader: Annotated[Actor, Depends(feed_reader)], service: Service,

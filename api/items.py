@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import CurrentActor, ReadModelsDep, Service
+from api.expensive import expensive_read
 from api.params import Instant, Offset, Version, limit_up_to
 from api.rendering import JSON, item_document, item_response, read_your_write
 from api.schemas import History, body_model, page_model, public_model
@@ -59,7 +60,8 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
         page, total = read_models.list_items(collection, actor, wanted, limit=filters.limit, offset=filters.offset)
         return JSON({"items": [item_document(i, actor) for i in page], "total": total})
 
-    @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past")
+    @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past",
+                dependencies=[expensive_read(when_given=("version", "as_of"))])
     def get_item(item_id: str, actor: CurrentActor, service: Service,
                  version: Annotated[Optional[Version], Query(description="The item at this version")] = None,
                  as_of: Annotated[Optional[Instant], Query(description="The item as it was at this instant "
@@ -69,7 +71,8 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
         item = service.get_item(collection, item_id, actor, version=version, as_of=as_of)
         return item_response(item, actor, current=version is None and as_of is None)
 
-    @router.get("/{item_id}/history", response_model=History, summary="Every event of the item, oldest first")
+    @router.get("/{item_id}/history", response_model=History, summary="Every event of the item, oldest first",
+                dependencies=[expensive_read()])
     def history(item_id: str, actor: CurrentActor, service: Service):
         return JSON({"events": service.history(collection, item_id, actor)})
 

@@ -1,19 +1,21 @@
 """Routes that read across items from the read models: dashboard, mandate progress, metrics."""
 
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Callable, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
+from api.expensive import expensive_read
 from api.params import Instant
 from api.rendering import JSON
 from domain.errors import Forbidden
 from projections.as_of import dashboard_as_of
+from projections.audit_chain import chain_head
 from projections.queries import progress_summary
 from projections.runner import ProjectionRunner
 from scheduler.ticker import TickStats
@@ -38,9 +40,10 @@ class Dashboard(BaseModel):
 
 
 router = APIRouter(tags=["Dashboard"])
+METRICS_ROLES = ("admin", "auditor", "head")  # the head reads everything anyway; a Party learns no counts
 
 
-@router.get("/dashboard", response_model=Dashboard)
+@router.get("/dashboard", response_model=Dashboard, dependencies=[expensive_read(when_given=("as_of",))])
 def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
               as_of: Annotated[Optional[Instant], Query(description="The dashboard as it was at this instant "
                                                                       "(ISO 8601 with an offset)")] = None):
@@ -62,18 +65,34 @@ def mandate_progress(item_id: str, actor: CurrentActor, service: Service, read_m
 @router.get("/metrics", tags=["Operations"], response_class=Response, responses={200: {
     "description": "The Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
-    """Prometheus metrics: projection lag, events projected, batch durations, scheduler ticks, deliveries
-    (admin, auditor)."""
-    if not (actor.has_role("admin") or actor.has_role("auditor")):
-        raise Forbidden("metrics need the admin or auditor role")
+    """Prometheus metrics: projection lag, events projected, batch durations, the audit chain's length,
+    scheduler ticks, deliveries (admin, auditor, head)."""
+    if not any(actor.has_role(role) for role in METRICS_ROLES):
+        raise Forbidden("metrics need the admin, auditor or head role")
     registry = CollectorRegistry()
     registry.register(_ProjectionCollector(runner))
+    if any(p.name == "audit_chain" for p in runner.projections):  # its table exists once the runner set it up
+        registry.register(_AuditChainCollector(lambda: chain_head(runner.reader or runner.engine)))
     scheduler = getattr(request.app.state, "scheduler", None)
     if scheduler is not None:
         registry.register(_SchedulerCollector(scheduler.stats))
     if any(p.name == "deliveries" for p in runner.projections):  # its table exists once the runner set it up
         registry.register(_DeliveriesCollector(Outbox(runner.engine, reader=runner.reader)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+class _AuditChainCollector:
+    """The chain's length counts every event of every Party: here, behind roles, not in /health."""
+
+    def __init__(self, read_head: Callable[[], dict[str, Any]]) -> None:
+        self.read_head = read_head
+
+    def collect(self):
+        head = self.read_head()
+        yield GaugeMetricFamily("secretariat_audit_chain_length", "Events sealed into the audit hash chain",
+                                value=head["length"])
+        yield InfoMetricFamily("secretariat_audit_chain_head", "The hash of the chain's last entry",
+                               value={"hash": head["head"]})
 
 
 class _ProjectionCollector:

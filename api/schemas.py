@@ -146,14 +146,8 @@ class Token(BaseModel):
     expires_in: int
 
 
-class AuditChainHead(BaseModel):
-    length: int  # entries sealed
-    head: str  # the last entry's hash (64 zeros while empty)
-
-
 class Health(BaseModel):
     status: str
     store: str
     projection_lag: int  # events the furthest-behind view lags the log
     views: dict[str, int]  # the lag of each view
-    audit: AuditChainHead  # the hash chain sealed so far

@@ -10,6 +10,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from api.app import create_api
+from api.limits import RequestLimits
 from api.sign_in import SignInGate
 from api.sign_in_throttle import SignInThrottle
 from secretariat.access_log import redact_tokens_in_access_log
@@ -60,7 +61,15 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
                          trusted_proxies=settings.trusted_proxy_networks)
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
-                     calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in)
+                     calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in,
+                     limits=request_limits(settings))
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url
     return api
+
+
+def request_limits(settings: Settings) -> RequestLimits:
+    """What one request may cost, from the settings."""
+    return RequestLimits(time_limit=settings.request_time_limit, queue_limit=settings.request_queue_limit,
+                         in_flight=settings.requests_in_flight, expensive_per_user=settings.expensive_reads_per_user,
+                         expensive_total=settings.expensive_reads_total)

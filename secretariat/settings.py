@@ -55,6 +55,18 @@ class Settings(BaseSettings):
     sign_in_lockout_minutes: float = Field(15, gt=0, le=24 * 60, description="How long a lock-out lasts")
     sqlite_lock_timeout: int = Field(5, ge=1, le=600, description="Seconds a write waits for SQLite's lock (held "
                                      "by another write, or a rebuild's batch) before it is answered 503")
+    # What one request may cost (api/limits.py, api/expensive.py); each uvicorn worker counts its own.
+    request_time_limit: float = Field(30, gt=0, le=3600, description="Seconds until a request's answer starts; "
+                                      "past it the answer is 503 with Retry-After")
+    request_queue_limit: float = Field(10, gt=0, le=3600, description="Seconds a request may wait for one of the "
+                                       "places in flight before it is answered 503 with Retry-After")
+    requests_in_flight: int = Field(32, ge=1, le=40, description="Requests worked on at once per worker (at most "
+                                    "the 40 threads AnyIO gives sync routes)")
+    expensive_reads_per_user: int = Field(2, ge=1, le=100, description="Expensive reads (replays, as-of "
+                                          "dashboards, chain verification, calendar feed) one user may run at "
+                                          "once; more are answered 429")
+    expensive_reads_total: int = Field(4, ge=1, le=40, description="Expensive reads everybody may run at once "
+                                       "per worker; more are answered 503")
 
     @field_validator("secret_key")
     @classmethod

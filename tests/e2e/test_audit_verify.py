@@ -1,8 +1,9 @@
-"""GET /audit/verify, /health's chain head and `secretariat audit verify`, over a real server."""
+"""GET /audit/verify, the chain head in /metrics and `secretariat audit verify`, over a real server."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -23,12 +24,14 @@ def test_everyone_else_is_refused_with_403(as_user, username):
     assert_problem(as_user(username).get("/audit/verify"), 403, "auditor", "head")
 
 
-def test_health_shows_the_chain_length_and_head(as_user, anonymous):
+def test_metrics_show_the_chain_length_and_head(as_user):
     verified = as_user("audrey").get("/audit/verify").json()
-    audit = anonymous.get("/health").json()["audit"]
-    assert audit["length"] >= verified["events"] and len(audit["head"]) == 64
-    if audit["length"] == verified["events"]:
-        assert audit["head"] == verified["head"]
+    metrics = as_user("audrey").get("/metrics").text
+    length = int(float(re.search(r"^secretariat_audit_chain_length (\S+)$", metrics, re.M).group(1)))
+    head = re.search(r'^secretariat_audit_chain_head_info\{hash="([0-9a-f]{64})"\} 1.0$', metrics, re.M).group(1)
+    assert length >= verified["events"]
+    if length == verified["events"]:
+        assert head == verified["head"]
 
 
 def test_the_command_line_verifies_the_same_chain(server, as_user):

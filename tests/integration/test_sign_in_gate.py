@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from argon2 import PasswordHasher
@@ -43,4 +44,7 @@ def test_a_returning_pair_waits_for_the_busy_slot_and_a_stranger_is_sent_away(se
         erik = await gate.sign_in(request_from("192.0.2.2"), service, "erik", "erik")  # waits, then goes
         assert erik.username == "erik" and await holding is None
 
-    asyncio.run(scenario())
+    # In a thread of its own: the browser tests' session (Playwright's sync API) keeps an event loop
+    # running in this one when the whole suite runs, and asyncio.run refuses to start beside it.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, scenario()).result()
