@@ -159,7 +159,9 @@ def test_a_request_past_the_time_limit_is_answered_503_with_retry_after(serve):
     server = serve()
     tokens = {name: server.token(name) for name in ("audrey", "sara")}  # signing in takes longer than 50 ms
     server = serve(request_time_limit="0.05")
-    for url, params in (("/dashboard", {"as_of": _now()}), ("/audit/verify", {})):  # a replay; the whole chain
+    # The whole chain's walk. (An as-of dashboard was here too, until the temporal read model made it a few
+    # indexed queries: at 10,000 events it now answers within the 50 ms.)
+    for url, params in (("/audit/verify", {}),):
         response = httpx.get(f"{server.base_url}{url}", params=params, timeout=GENEROUS,
                              headers={"Authorization": f"Bearer {tokens['audrey']}"})
         assert_problem(response, 503, "time limit")
