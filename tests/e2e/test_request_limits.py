@@ -117,7 +117,9 @@ def _assert_retry_after(response: httpx.Response) -> None:
 # -- expensive reads, rationed per user ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("expensive", ["/dashboard?as_of=", "/calendar.ics"])
+# The calendar feed renders its 2,000 events for a while, so forty at once do meet. (An as-of dashboard was here
+# too, until the temporal read model made it a few indexed queries: forty of them now mostly end before they meet.)
+@pytest.mark.parametrize("expensive", ["/calendar.ics"])
 def test_forty_parallel_expensive_reads_of_one_liaison_are_mostly_refused_and_others_still_served(serve, expensive):
     server = serve(expensive_reads_per_user="2", expensive_reads_total="4")
     alba = server.client("alba")
