@@ -4,7 +4,10 @@ Sync routes run in AnyIO's thread pool, and a thread cannot be stopped from outs
 limits bound what can be bounded: a request waits for one of `in_flight` places at most
 `queue_limit` seconds (then 503), and gets its answer started within `time_limit` seconds of
 arriving (else 503; the work it started runs on in the background, still holding its place, so
-abandoned work can never pile up beyond `in_flight`). Long loops may call `check_deadline` to
+abandoned work can never pile up beyond `in_flight`). The time limit cuts off reads only: a
+write (POST, PUT, PATCH, DELETE) that has started runs to its end and answers what it did, since a
+503 tells the client that nothing happened and to send it again, which would record it twice; writes
+are bounded by the store's lock timeout instead. Long loops may call `check_deadline` to
 stop early once nobody waits for them. The body is read (at most `max_body_bytes`, declared or
 streamed) before a place is taken, so a slow upload holds no worker.
 """
@@ -25,6 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.problems import problem
 
 log = logging.getLogger("secretariat.api")
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})  # what the time limit may cut off: nothing is written by them
 
 # When the request this code runs for must have its answer started (monotonic seconds), and its limits.
 _deadline: ContextVar[tuple[float, RequestLimits] | None] = ContextVar("request_deadline", default=None)
@@ -103,7 +108,13 @@ class RequestLimiter:
             await self._refuse(503, "busy", "Service unavailable", "the server is busy with other requests; "
                                "try again later", scope, receive, send, retry=True)
             return
-        await self._run_within(deadline, scope, _replaying(body, receive), send)
+        if scope["method"] in READS:
+            await self._run_within(deadline, scope, _replaying(body, receive), send)
+            return
+        try:  # a write: its answer must say whether it happened, so it is never cut off (see the docstring)
+            await self.app(scope, _replaying(body, receive), send)
+        finally:
+            self._places.release()
 
     async def _run_within(self, deadline: float, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app inline; if its answer has not started by the deadline, a timer answers 503 instead.

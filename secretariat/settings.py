@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     sqlite_lock_timeout: int = Field(5, ge=1, le=600, description="Seconds a write waits for SQLite's lock (held "
                                      "by another write, or a rebuild's batch) before it is answered 503")
     # What one request may cost (api/limits.py, api/expensive.py); each uvicorn worker counts its own.
-    request_time_limit: float = Field(30, gt=0, le=3600, description="Seconds until a request's answer starts; "
+    request_time_limit: float = Field(30, gt=0, le=3600, description="Seconds until a read's answer starts; "
                                       "past it the answer is 503 with Retry-After")
     request_queue_limit: float = Field(10, gt=0, le=3600, description="Seconds a request may wait for one of the "
                                        "places in flight before it is answered 503 with Retry-After")

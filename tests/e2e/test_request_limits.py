@@ -1,11 +1,8 @@
 """What one request may cost a real server: expensive reads rationed per user, a time limit, bounded bodies.
 
 These tests run their own servers over a store with 10,000 extra events (4,000 of Albania's
-support requests and 6,000 tasks), so that the calendar feed renders its 2,000 events and the
-audit chain's verification walks 10,000 links: work that, unbounded, could take a server down
-(issue 10). The as-of dashboard, which replayed the log when it took servers down, now reads the
-items view's history in a few indexed queries (tests/integration/test_dashboard_as_of.py), so it
-no longer serves as the slow request here.
+support requests and 6,000 tasks), so that an as-of dashboard replays for a while and the
+calendar feed renders its 2,000 events: work that, unbounded, took a server down (issue 10).
 """
 
 from __future__ import annotations
@@ -109,6 +106,10 @@ def _until_caught_up(server: Server) -> None:
         time.sleep(0.2)
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
 def _assert_retry_after(response: httpx.Response) -> None:
     assert int(response.headers["retry-after"]) >= 1, response.headers
 
@@ -116,10 +117,13 @@ def _assert_retry_after(response: httpx.Response) -> None:
 # -- expensive reads, rationed per user ---------------------------------------------------------
 
 
-def test_forty_parallel_expensive_reads_of_one_liaison_are_mostly_refused_and_others_still_served(serve):
+# The calendar feed renders its 2,000 events for a while, so forty at once do meet. (An as-of dashboard was here
+# too, until the temporal read model made it a few indexed queries: forty of them now mostly end before they meet.)
+@pytest.mark.parametrize("expensive", ["/calendar.ics"])
+def test_forty_parallel_expensive_reads_of_one_liaison_are_mostly_refused_and_others_still_served(serve, expensive):
     server = serve(expensive_reads_per_user="2", expensive_reads_total="4")
     alba = server.client("alba")
-    url, params = "/calendar.ics", {}  # her feed renders her Party's 2,000 open deadlines
+    url, params = expensive.removesuffix("?as_of="), {"as_of": _now()} if "as_of" in expensive else {}
     start_together = threading.Barrier(41)
 
     def read() -> httpx.Response:
@@ -157,10 +161,13 @@ def test_a_request_past_the_time_limit_is_answered_503_with_retry_after(serve):
     server = serve()
     tokens = {name: server.token(name) for name in ("audrey", "sara")}  # signing in takes longer than 50 ms
     server = serve(request_time_limit="0.05")
-    response = httpx.get(f"{server.base_url}/audit/verify", timeout=GENEROUS,  # walks the whole chain
-                         headers={"Authorization": f"Bearer {tokens['audrey']}"})
-    assert_problem(response, 503, "time limit")
-    _assert_retry_after(response)
+    # The whole chain's walk. (An as-of dashboard was here too, until the temporal read model made it a few
+    # indexed queries: at 10,000 events it now answers within the 50 ms.)
+    for url, params in (("/audit/verify", {}),):
+        response = httpx.get(f"{server.base_url}{url}", params=params, timeout=GENEROUS,
+                             headers={"Authorization": f"Bearer {tokens['audrey']}"})
+        assert_problem(response, 503, "time limit")
+        _assert_retry_after(response)
 
     # A body that trickles in slower than the limit holds no worker and no connection forever either.
     def slow_body() -> Iterator[bytes]:
