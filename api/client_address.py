@@ -8,7 +8,7 @@ the same for the scheme and the peer; doing it here as well keeps the app right 
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Iterable
 
 from starlette.requests import Request
@@ -47,6 +47,23 @@ def client_address(request: Request, proxies: tuple[Network, ...]) -> str:
         if not is_trusted(hop, proxies):
             return hop if _is_address(hop) else peer
     return peer
+
+
+def throttle_key(address: str) -> str:
+    """The unit to count sign-in failures by: an IPv4 address, or an IPv6 client's /64.
+
+    Whoever has one IPv6 address usually has its whole /64 (2^64 of them) to pick from,
+    so counting IPv6 addresses one by one would let them spread guesses without limit.
+    """
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _is_address(text: str) -> bool:

@@ -5,6 +5,8 @@ After a few free failures a key must wait before its next try (1 s, 2 s, 4 s... 
 and at `lockout_failures` it is locked out for `lockout_seconds`; while a key with failures on
 record has a try in flight, a second one is refused too, so concurrency buys nothing.
 
+An IPv6 client counts by its /64 (api/client_address.py `throttle_key`), an IPv4 one by its address.
+
 A username and address that signed in together before (a known pair) answer only to their own
 count: otherwise anyone could lock a user out by guessing their password from elsewhere.
 
@@ -20,6 +22,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
+
+from api.client_address import throttle_key
 
 BACKOFF_CAP_SECONDS = 300.0
 KNOWN_PAIR_SECONDS = 30 * 24 * 3600.0  # how long a successful sign-in vouches for its address
@@ -83,6 +87,7 @@ class SignInThrottle:
 
     def admit(self, username: str, address: str) -> Attempt | Refusal:
         """An attempt to go ahead with (release it with `succeeded`, `failed` or `abandoned`), or a refusal."""
+        address = throttle_key(address)  # an IPv6 client counts by its /64
         with self._lock:
             now = self.clock()
             known = self._is_known(username, address, now)

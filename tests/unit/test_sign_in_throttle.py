@@ -93,3 +93,25 @@ def test_memory_is_bounded_by_evicting_the_oldest_keys():
         fail(throttle, f"u{n}", f"10.0.{n // 256}.{n % 256}")
         throttle.succeeded(throttle.admit(f"v{n}", "192.0.2.1"))
     assert len(throttle._records) <= 100 and len(throttle._known) <= 100
+
+
+def test_an_ipv6_client_counts_by_its_slash_64_so_rotating_addresses_buys_nothing():
+    clock = Ticks()
+    throttle = SignInThrottle(lockout_failures=4, clock=clock)  # an address: 20
+    kinds = []
+    for n in range(20):
+        clock.now += 400
+        kinds += [lo.kind for lo in fail(throttle, f"user{n}", f"2001:db8:0:7::{n + 1:x}")]
+    assert kinds == ["address"]
+    assert isinstance(throttle.admit("someone-else", "2001:db8:0:7:ffff::1"), Refusal)
+    assert isinstance(throttle.admit("someone-else", "2001:db8:0:8::1"), Attempt)  # the next /64 is another client
+
+
+def test_an_ipv4_mapped_ipv6_peer_counts_as_its_ipv4_address():
+    clock = Ticks()
+    throttle = SignInThrottle(lockout_failures=4, clock=clock)
+    for n in range(20):
+        clock.now += 400
+        fail(throttle, f"user{n}", "::ffff:198.51.100.9")
+    assert isinstance(throttle.admit("someone-else", "198.51.100.9"), Refusal)
+    assert isinstance(throttle.admit("someone-else", "::ffff:198.51.100.10"), Attempt)
