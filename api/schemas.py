@@ -39,11 +39,17 @@ def _json_number_only(value: Any) -> Any:
 
 
 MAX_EUROS = Decimal("999999999999.99")  # 14 digits, 2 of them cents: exact in a double, so a JSON number
-# Euros as a JSON number in requests, answers and this schema alike (see the README's "Money").
-Money = Annotated[Decimal, BeforeValidator(_json_number_only),
-                  Field(max_digits=14, decimal_places=2, allow_inf_nan=False),
-                  WithJsonSchema({"type": "number", "maximum": float(MAX_EUROS), "minimum": -float(MAX_EUROS),
-                                  "description": "Euros, at most two decimal places"})]
+
+
+def _money(gt: int | None) -> Any:
+    """Euros as a JSON number in requests, answers and this schema alike (see the README's "Money").
+
+    `gt` is the domain Field's exclusive lower bound, if it declares one: the schema says it too."""
+    lower = {"minimum": -float(MAX_EUROS)} if gt is None else {"exclusiveMinimum": gt}
+    return Annotated[Decimal, BeforeValidator(_json_number_only),
+                     Field(max_digits=14, decimal_places=2, allow_inf_nan=False, gt=gt),
+                     WithJsonSchema({"type": "number", "maximum": float(MAX_EUROS), **lower,
+                                     "description": "Euros, at most two decimal places"})]
 
 
 def _edge_type(spec: DomainField) -> Any:
@@ -56,7 +62,7 @@ def _edge_type(spec: DomainField) -> Any:
     if spec.type is date:
         return IsoDate
     if spec.type is Decimal:
-        return Money
+        return _money(spec.gt)
     if spec.type is list:
         item = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=300)]
         return Annotated[list[item], Field(max_length=100)]

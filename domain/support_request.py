@@ -36,7 +36,7 @@ WORKFLOW = Workflow(
         Field("activity", str, required=True,
               choices=("operation_planning", "officer_exchange", "investigation", "mass_event", "other")),
         Field("description", str, required=True, max_length=20000),
-        Field("amount_eur", Decimal, description="Required and > 0 for a financial request"),
+        Field("amount_eur", Decimal, gt=0, description="Required and > 0 for a financial request"),
         Field("needed_by", date, description="When the Party needs the support"),
         Field("operational_involvement", bool, required=True,
               description="Does the request ask Secretariat staff to take part in an operation"),

@@ -42,6 +42,7 @@ class Field:
     choices: tuple[str, ...] = ()
     max_length: int = 2000
     description: str = ""
+    gt: int | None = None  # numbers only: a value must be greater than this (an exclusive lower bound)
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,8 @@ class Workflow:
             raise ValidationFailed(spec.name, f"{spec.name} must not contain NUL characters")
         if isinstance(value, Decimal) and not value.is_finite():
             raise ValidationFailed(spec.name, f"{spec.name} must be a finite number")
+        if spec.gt is not None and value <= spec.gt:
+            raise ValidationFailed(spec.name, f"{spec.name} must be greater than {spec.gt}")
         if isinstance(value, date) and not (EARLIEST <= value <= LATEST):
             raise ValidationFailed(spec.name, f"{spec.name} must lie between {EARLIEST} and {LATEST}")
 

@@ -94,3 +94,14 @@ def test_the_diagram_is_served_as_documented(document, as_user) -> None:
     documented = document["paths"]["/workflows/{collection}.mmd"]["get"]["responses"]["200"]["content"]
     served = as_user("hana").get("/workflows/tasks.mmd").headers["content-type"]
     assert list(documented) == ["text/vnd.mermaid"] and served.startswith("text/vnd.mermaid")
+
+
+def test_amount_eur_documents_the_lower_bound_the_server_enforces(document, as_user) -> None:
+    for model in ("SupportRequestPublic", "SupportRequestCreate"):
+        schema = document["components"]["schemas"][model]["properties"]["amount_eur"]
+        number = next(s for s in schema.get("anyOf", [schema]) if s.get("type") == "number")
+        assert number.get("exclusiveMinimum") == 0 and "minimum" not in number, schema
+    alba = as_user("alba")
+    assert_problem(alba.post("/support-requests", json=request_body(kind="financial", amount_eur=0)), 422,
+                   "amount_eur")
+    assert alba.post("/support-requests", json=request_body(kind="financial", amount_eur=0.01)).status_code == 201
