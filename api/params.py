@@ -8,7 +8,7 @@ document too, so a generated client knows them.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated
 
 from annotated_types import Interval
@@ -17,33 +17,30 @@ from pydantic import AfterValidator, WithJsonSchema
 from domain.errors import ValidationFailed
 
 # Far enough from datetime's limits (years 1 and 9999) that no offset, time zone or horizon of days overflows.
-EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST_INSTANT = datetime(8999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+# The bound is on the year as written, offset and all, because that is what the documented pattern can say:
+# checked in UTC instead, 8999-12-31T23:59:59-14:00 matched the pattern and was refused all the same.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 8999
 MAX_OFFSET = 10**9  # rows to skip: far beyond any list, far below a 64-bit integer
 MAX_POSITION = 2**63 - 1  # a log position: the largest 64-bit integer both stores hold
 MAX_VERSION = 2**31  # an item's version (the bound the API always had)
 PAGE_SIZE = 50  # rows on one web page
 MAX_PAGE = MAX_OFFSET // PAGE_SIZE
 
-_YEARS = r"(19[0-9]{2}|[2-8][0-9]{3})"  # 1900-8999, as EARLIEST_INSTANT and LATEST_INSTANT
+_YEARS = r"(19[0-9]{2}|[2-8][0-9]{3})"  # 1900-8999, as EARLIEST_YEAR and LATEST_YEAR
 _INSTANT_PATTERN = (rf"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
                     r"(\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
-_OUT_OF_RANGE = f"must lie between {EARLIEST_INSTANT.isoformat()} and {LATEST_INSTANT.isoformat()}"
+_OUT_OF_RANGE = f"must be written with a year from {EARLIEST_YEAR} to {LATEST_YEAR}, whatever its UTC offset"
 
 
 def _bounded_instant(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
-    try:
-        utc = value.astimezone(timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
-        raise ValueError(_OUT_OF_RANGE) from None
-    if not EARLIEST_INSTANT <= utc <= LATEST_INSTANT:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
         raise ValueError(_OUT_OF_RANGE)
     return value
 
 
-# An instant with its UTC offset, between 1900 and 8999 (in UTC): as_of, since, until.
+# An instant with its UTC offset, written with a year from 1900 to 8999: as_of, since, until.
 Instant = Annotated[datetime, AfterValidator(_bounded_instant), WithJsonSchema({
     "type": "string", "format": "date-time", "pattern": _INSTANT_PATTERN,
     "description": f"ISO 8601 with a UTC offset; {_OUT_OF_RANGE}"})]

@@ -20,12 +20,16 @@ OUT_OF_RANGE = [
     ("/audit/events?since=0001-01-01T00:00:00%2B14:00", "since"),
     ("/tasks?offset=1000000001", "offset"),
     ("/mandates/00000000-0000-0000-0000-000000000000?version=2147483649", "version"),
-    ("/support-requests/00000000-0000-0000-0000-000000000000?as_of=8999-12-31T23:59:59-14:00", "as_of"),
+    # The year as written bounds an instant, as the documented pattern says, whatever its offset.
+    ("/dashboard?as_of=9000-01-01T00:00:00%2B14:00", "as_of"),
+    ("/audit/events?until=1899-12-31T23:59:59-14:00", "until"),
 ]
 
 AT_THE_EDGES = ["/reminders?offset=1000000000", "/audit/events?after=9223372036854775807",
                 "/dashboard?as_of=1900-01-01T00:00:00%2B00:00", "/dashboard?as_of=8999-12-31T23:59:59Z",
-                "/audit/events?since=1900-01-01T00:00:00Z&until=8999-12-31T23:59:59.999999Z"]
+                "/audit/events?since=1900-01-01T00:00:00Z&until=8999-12-31T23:59:59.999999Z",
+                "/dashboard?as_of=8999-12-31T23:59:59-14:00", "/dashboard?as_of=1900-01-01T00:00:00%2B14:00",
+                "/audit/events?since=1900-01-01T00:00:00%2B23:59&until=8999-12-31T23:59:59-23:59"]
 
 
 @pytest.mark.parametrize(("url", "parameter"), OUT_OF_RANGE, ids=[url for url, _ in OUT_OF_RANGE])
