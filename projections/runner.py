@@ -185,6 +185,9 @@ class ProjectionRunner:
                 position, done = end, done + count
                 if progress:
                     progress(count)
+            # The live view's position before its tables, as a live batch takes them: dropping the tables
+            # first deadlocked with a batch that had claimed the position and then wrote a row.
+            tracking.hold(conn, projection.name)
             _put_in_place(conn, building.tables, projection.tables)
             tracking.forget(conn, name)
             tracking.start_afresh(conn, projection.name, projection.version)

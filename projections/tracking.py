@@ -55,5 +55,14 @@ def advance(conn: Connection, view: str, start: int, end: int) -> None:
         raise PositionMoved(view)
 
 
+def hold(conn: Connection, view: str) -> None:
+    """Lock the view's position row until the transaction ends (SQLite's one write lock does this anyway).
+
+    A batch locks the position before the view's tables (see `advance`); whatever else locks both
+    must take them in that order too, or the two can wait for each other (a deadlock on PostgreSQL).
+    """
+    conn.execute(select(tracking.c.view).where(tracking.c.view == view).with_for_update())
+
+
 def forget(conn: Connection, view: str) -> None:
     conn.execute(tracking.delete().where(tracking.c.view == view))
