@@ -165,10 +165,8 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 @contextmanager
-def running_server(store: str, workdir: Path) -> Iterator[Server]:
-    """A server of its own on `store` ("sqlite" or "postgres"), for tests whose writes must not meet others'."""
-    secret_key = secrets.token_urlsafe(36)  # 48 characters
-    assert len(secret_key) == 48
+def fresh_store(store: str, workdir: Path) -> Iterator[tuple[str, str | None]]:
+    """(database URL, PostgreSQL schema or None) of an empty store in `workdir`; dropped with it afterwards."""
     schema = None
     if store == "sqlite":
         url = f"sqlite:///{workdir}/e2e.db"
@@ -181,19 +179,30 @@ def running_server(store: str, workdir: Path) -> Iterator[Server]:
             conn.execute(f"CREATE SCHEMA {schema}")
         url = (f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}/{POSTGRES['dbname']}"
                f"?schema={schema}")
-    srv = Server(store=store, base_url="", env=_server_env(url, secret_key), workdir=workdir,
-                 log_path=workdir / "server.log", secret_key=secret_key, schema=schema)
     try:
-        srv.start()
-        yield srv
+        yield url, schema
     finally:
-        srv.stop()
         if schema is not None:
             import psycopg
 
             with psycopg.connect(autocommit=True, **POSTGRES) as conn:
                 conn.execute(f"DROP SCHEMA {schema} CASCADE")
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def running_server(store: str, workdir: Path) -> Iterator[Server]:
+    """A server of its own on `store` ("sqlite" or "postgres"), for tests whose writes must not meet others'."""
+    secret_key = secrets.token_urlsafe(36)  # 48 characters
+    assert len(secret_key) == 48
+    with fresh_store(store, workdir) as (url, schema):
+        srv = Server(store=store, base_url="", env=_server_env(url, secret_key), workdir=workdir,
+                     log_path=workdir / "server.log", secret_key=secret_key, schema=schema)
+        try:
+            srv.start()
+            yield srv
+        finally:
+            srv.stop()
 
 
 @pytest.fixture(autouse=True)

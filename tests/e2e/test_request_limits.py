@@ -10,13 +10,11 @@ items view's history in a few indexed queries, so it no longer serves as the slo
 from __future__ import annotations
 
 import secrets
-import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -25,8 +23,7 @@ from domain.support_request import SupportRequest
 from domain.task import Task
 from secretariat.bootstrap import build_application
 from secretariat.settings import Settings
-from tests.conftest import POSTGRES, require_postgres
-from tests.e2e.conftest import Server, _server_env, assert_problem
+from tests.e2e.conftest import Server, _server_env, assert_problem, fresh_store
 from tests.factories import ALBA, SARA
 
 SEEDED_REQUESTS, SEEDED_TASKS, PER_SAVE = 4000, 6000, 500
@@ -37,32 +34,15 @@ GENEROUS = 120.0  # seconds: "it is answered at all", not a speed (a flooded ser
 def seeded_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A store with the demo data and 10,000 more events, and a (stopped) server over it to start as needed."""
     workdir = tmp_path_factory.mktemp(f"limits-{request.param}")
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{workdir}/limits.db"
-    else:
-        import psycopg
-
-        require_postgres()
-        schema = f"limits_{uuid4().hex[:16]}"
-        with psycopg.connect(autocommit=True, **POSTGRES) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        url = (f"postgresql://{POSTGRES['user']}@{POSTGRES['host']}:{POSTGRES['port']}/{POSTGRES['dbname']}"
-               f"?schema={schema}")
     secret_key = secrets.token_urlsafe(36)
-    _seed(url, secret_key)
-    srv = Server(store=request.param, base_url="", env=_server_env(url, secret_key), workdir=workdir,
-                 log_path=workdir / "server.log", secret_key=secret_key, schema=schema)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-        if schema is not None:
-            import psycopg
-
-            with psycopg.connect(autocommit=True, **POSTGRES) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        shutil.rmtree(workdir, ignore_errors=True)
+    with fresh_store(request.param, workdir) as (url, schema):
+        _seed(url, secret_key)
+        srv = Server(store=request.param, base_url="", env=_server_env(url, secret_key), workdir=workdir,
+                     log_path=workdir / "server.log", secret_key=secret_key, schema=schema)
+        try:
+            yield srv
+        finally:
+            srv.stop()
 
 
 def _seed(url: str, secret_key: str) -> None:
