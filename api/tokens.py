@@ -64,8 +64,3 @@ class TokenIssuer:
         if not isinstance(sub, str) or type(generation) is not int:
             return None
         return TokenHolder(sub, generation)
-
-    def username_in(self, token: str, *, scope: str | None = None) -> str | None:
-        """The token's user, or None (see `holder_of`); the generation is not checked here."""
-        holder = self.holder_of(token, scope=scope)
-        return holder.username if holder else None
