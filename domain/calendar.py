@@ -36,3 +36,13 @@ class BusinessCalendar:
             if self.is_working_day(day):
                 remaining -= 1
         return day
+
+    def subtract_working_days(self, start: date, days: int) -> date:
+        """The `days`-th working day before `start` (`start` itself does not count)."""
+        day = start
+        remaining = days
+        while remaining > 0:
+            day -= timedelta(days=1)
+            if self.is_working_day(day):
+                remaining -= 1
+        return day

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.actor import SCHEDULER, Actor
+from domain.calendar import BusinessCalendar
 from domain.errors import Forbidden, InvalidTransition, NotFound
 from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
 from domain.workflow import Action, Workflow
@@ -87,8 +88,8 @@ class WorkflowItem(Aggregate):
                            reason=reason, data={**values, **(derived or {})})
 
     def act(self, action_name: str, actor: Actor, values: Mapping[str, Any], *, now: datetime,
-            reason: str | None = None) -> None:
-        """Take a non-creating action of the workflow, after every check."""
+            reason: str | None = None, derived: Mapping[str, Any] | None = None) -> None:
+        """Take a non-creating action of the workflow, after every check; `derived` is recorded beside the values."""
         action = self.workflow.action(action_name)
         if action.creates:
             raise InvalidTransition(f"{action.name} creates a new {self.workflow.title.lower()}; "
@@ -96,7 +97,7 @@ class WorkflowItem(Aggregate):
         values = _given(values)
         self._refuse_unless_allowed(action, actor, self.view(), values, reason)
         self.trigger_event(self.event_class_for(action), timestamp=now, actor=actor.username, reason=reason,
-                           data=values)
+                           data={**values, **(derived or {})})
 
     @classmethod
     def _refuse_unless_allowed(cls, action: Action, actor: Actor, item: Mapping[str, Any],
@@ -104,6 +105,12 @@ class WorkflowItem(Aggregate):
         cls.workflow.check(action, actor, item, values, reason)
         for rule in cls.rules.get(action.name, ()):
             rule(item, values)
+
+    @classmethod
+    def derived_on_action(cls, action: str, calendar: BusinessCalendar, item: Mapping[str, Any],
+                          values: Mapping[str, Any]) -> dict[str, Any]:
+        """What an action records beside its values, worked out by the application (e.g. new due dates)."""
+        return {}
 
     @classmethod
     def restore(cls, item_id: UUID, version: int, created_on: datetime, modified_on: datetime, state: str,

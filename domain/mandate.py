@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.item import WorkflowItem, deadline
+from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
 from domain.workflow import Action, Field, Workflow, check_rule
 
 STAFF = ("secretariat", "head")
@@ -24,13 +25,16 @@ WORKFLOW = Workflow(
         Field("text", str, max_length=50000, description="The text of the decision"),
         Field("decided_on", date, required=True, description="Date of the ministerial decision"),
         Field("meeting", str, max_length=300, description="e.g. 3rd CoM, Sofia"),
+        Field("meeting_id", str, max_length=36, description="The meeting whose conclusion this was made from"),
+        Field("conclusion", int, gt=0, le=10000, description="The number of that meeting's conclusion"),
         Field("assigned_to", str, required=True, choices=("secretariat", "ewg")),
         Field("report_due", date, description="When the report to the CoM is due"),
         Field("summary", str, max_length=50000, description="The report's summary"),
     ),
     actions=(
         Action("record", (), "adopted", STAFF, accepts=("reference", "title", "text", "decided_on", "meeting",
-               "assigned_to", "report_due"), event="Recorded", description="Record a CoM decision"),
+               "assigned_to", "report_due", "meeting_id", "conclusion"), event="Recorded",
+               description="Record a CoM decision"),
         Action("start", ("adopted",), "in_progress", (*STAFF, "ewg"), event="Started"),
         Action("report", ("in_progress",), "reported", STAFF, requires=("summary",), event="Reported"),
         Action("reopen", ("reported",), "in_progress", (*STAFF, "ewg"), reason_required=True, event="Reopened",
@@ -53,7 +57,8 @@ def no_linked_task_is_open(item: Mapping[str, Any], _values: Mapping[str, Any]) 
 
 class Mandate(WorkflowItem):
     workflow = WORKFLOW
-    rules = {"fulfil": (no_linked_task_is_open,)}
+    rules = {"record": (names_meeting_and_conclusion_together,), "fulfil": (no_linked_task_is_open,)}
+    links = (MADE_AT_A_MEETING,)
 
     class Recorded(WorkflowItem.Created):
         def apply(self, item: "Mandate") -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.item import WorkflowItem, deadline
+from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
 from domain.workflow import Action, Field, Workflow
 
 STAFF = ("secretariat", "head")
@@ -21,6 +22,8 @@ WORKFLOW = Workflow(
         Field("title", str, required=True, max_length=300, description="What is to be done"),
         Field("description", str, max_length=20000),
         Field("mandate_id", str, max_length=36, description="The mandate this task serves, if any"),
+        Field("meeting_id", str, max_length=36, description="The meeting whose conclusion this was made from"),
+        Field("conclusion", int, gt=0, le=10000, description="The number of that meeting's conclusion"),
         Field("assignee", str, max_length=64, description="Username of the person doing it"),
         Field("due", date, description="When it is due"),
         Field("partners", list, description="Partner organisations involved"),
@@ -28,7 +31,7 @@ WORKFLOW = Workflow(
     ),
     actions=(
         Action("create", (), "open", ("ewg", *STAFF), accepts=("title", "description", "mandate_id", "assignee",
-               "due", "partners"), event="Created", description="Create a task"),
+               "due", "partners", "meeting_id", "conclusion"), event="Created", description="Create a task"),
         Action("assign", WORKING[:3], None, ("ewg", *STAFF), requires=("assignee",), event="Assigned"),
         Action("start", ("open",), "in_progress", ("assignee", *STAFF), event="Started"),
         Action("block", ("in_progress",), "blocked", ("assignee", *STAFF), reason_required=True, event="Blocked"),
@@ -47,6 +50,8 @@ WORKFLOW = Workflow(
 
 class Task(WorkflowItem):
     workflow = WORKFLOW
+    rules = {"create": (names_meeting_and_conclusion_together,)}
+    links = (MADE_AT_A_MEETING,)
 
     class Created(WorkflowItem.Created):
         pass

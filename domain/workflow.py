@@ -23,13 +23,18 @@ RELATIONS: dict[str, Callable[[Actor, Mapping[str, Any]], bool]] = {
     # A Party liaison acting for their own Party.
     "own_party": lambda actor, item: actor.has_role("party") and actor.party is not None
     and item.get("party") == actor.party,
+    # A Party liaison whose Party takes part in the item (a meeting's `participants`).
+    "participating_party": lambda actor, item: actor.has_role("party") and actor.party is not None
+    and actor.party in (item.get("participants") or []),
+    # An EWG member, on an item of the Expert Working Group's own (a meeting whose body is `ewg`).
+    "ewg_body": lambda actor, item: actor.has_role("ewg") and item.get("body") == "ewg",
 }
 
 # Dates outside these are typing mistakes, and would overflow deadline arithmetic.
 EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
 
 # The role a relation presumes, for questions asked before any item is at hand.
-RELATION_ROLE = {"own_party": "party", "assignee": ""}
+RELATION_ROLE = {"own_party": "party", "participating_party": "party", "assignee": "", "ewg_body": "ewg"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,15 @@ class Field:
     max_length: int = 2000
     description: str = ""
     gt: int | None = None  # numbers only: a value must be greater than this (an exclusive lower bound)
+    le: int | None = None  # whole numbers only: the largest value accepted
+
+
+@dataclass(frozen=True)
+class Link:
+    """A field naming another item: its id, in `collection` (e.g. a task's `mandate_id`, in mandates)."""
+
+    field: str
+    collection: str
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,8 @@ class Workflow:
         """
         if any(g in ROLES and actor.has_role(g) for g in self.readers):
             return {}
-        if "own_party" in self.readers and actor.has_role("party") and actor.party:
+        party_scoped = {"own_party", "participating_party"} & set(self.readers)
+        if party_scoped and actor.has_role("party") and actor.party:
             return {"party": actor.party}
         return None
 
@@ -193,6 +208,8 @@ class Workflow:
             raise ValidationFailed(spec.name, f"{spec.name} must be a finite number")
         if spec.gt is not None and value <= spec.gt:
             raise ValidationFailed(spec.name, f"{spec.name} must be greater than {spec.gt}")
+        if spec.le is not None and value > spec.le:
+            raise ValidationFailed(spec.name, f"{spec.name} must be at most {spec.le}")
         if isinstance(value, date) and not (EARLIEST <= value <= LATEST):
             raise ValidationFailed(spec.name, f"{spec.name} must lie between {EARLIEST} and {LATEST}")
 
