@@ -27,6 +27,7 @@ from api.deliveries import router as deliveries_router
 from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
 from api.audit import router as audit_router
+from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
@@ -62,7 +63,9 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(reminders_router)
     api.include_router(calendar_feed_router)
     api.include_router(audit_router)
+    api.include_router(report_router)
     api.include_router(pages_router)
+    api.include_router(report_pages_router)
     for cls in AGGREGATES.values():
         api.include_router(items_router(cls))
     return api

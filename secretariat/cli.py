@@ -1,15 +1,17 @@
-"""The `secretariat` command: serve, demo, schedule, users, projections, deliveries, calendar (and audit)."""
+"""The `secretariat` command: serve, demo, schedule, users, projections, deliveries, calendar, report (and audit)."""
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from domain.actor import PARTIES, ROLES
+from domain.actor import PARTIES, ROLES, Actor
 from domain.errors import DomainError
 from secretariat.cli_audit import audit
 from secretariat.cli_common import cli_actor, console, load_settings, open_projections, open_service, run_on_service
@@ -277,6 +279,38 @@ def calendar_reopen(day: CalendarDay,
                     reason: Annotated[str, typer.Option(help="Why the day is open after all (recorded)")]):
     """Reopen a closed day: deadlines derived from now on count it again."""
     run_on_service(lambda s: s.reopen_day(day.date(), reason, actor=cli_actor()), f"Reopened {day:%A %Y-%m-%d}.")
+
+
+@app.command()
+def report(meeting_id: Annotated[str, typer.Argument(help="The meeting's id")],
+           format: Annotated[str, typer.Option("--format", help="md, docx or html (or json: the report as data)")] = "md",
+           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write it to this file "
+                                                           "[default: standard output; a .docx needs a file]")] = None):
+    """The Secretariat's progress report for a meeting, as of its first day (read as an auditor reads)."""
+    from report.content import progress_report
+    from report.formats import FORMATS, rendered
+
+    if format not in FORMATS:
+        console.print(f"[red]--format must be one of: {', '.join(FORMATS)}[/red]")
+        raise typer.Exit(2)
+    if format == "docx" and output is None:
+        console.print("[red]a Word document is not text: give --output FILE[/red]")
+        raise typer.Exit(2)
+    service = open_service()
+    try:
+        # The operator owns the store; they read the report as an auditor does: everything, changing nothing.
+        document = rendered(progress_report(service, meeting_id, Actor.system(cli_actor().username, "auditor")),
+                            format, service.tz)
+    except DomainError as error:
+        console.print(f"[red]{error.detail}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        service.close()
+    if output is None:
+        sys.stdout.buffer.write(document.body)
+    else:
+        output.write_bytes(document.body)
+        console.print(f"Wrote {output} ({len(document.body)} bytes).")
 
 
 def main() -> None:
