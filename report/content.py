@@ -203,7 +203,7 @@ class _Report:
 
     def _timeline(self, collection: str, item_id: str) -> Timeline | None:
         try:
-            return self.log.timelines(collection).get(UUID(str(item_id)))
+            return self.log.by_collection.get(collection, {}).get(UUID(str(item_id)))
         except ValueError:
             return None
 

@@ -34,22 +34,27 @@ class Timeline:
     """One item's events, oldest first."""
 
     events: list[Any] = field(default_factory=list)
-    _current: WorkflowItem | None = None
+    # A report asks about the same item at the same few instants many times: each replayed once.
+    _replayed: dict[datetime | None, WorkflowItem | None] = field(default_factory=dict)
 
     def current(self) -> WorkflowItem:
-        """The item as it is now (replayed once)."""
-        if self._current is None:
-            self._current = self.as_of(None)
-        return self._current
+        """The item as it is now."""
+        item = self.as_of(None)
+        assert item is not None  # a timeline holds at least the event that created its item
+        return item
 
     def as_of(self, instant: datetime | None) -> WorkflowItem | None:
-        """The item as it was at `instant` (None: as it is now); None if it did not exist yet."""
-        item = None
-        for event in self.events:
-            if instant is not None and event.timestamp > instant:
-                break
-            item = event.mutate(item)
-        return item
+        """The item as it was at `instant` (None: as it is now); None if it did not exist yet.
+
+        The same object for the same instant: callers read it and never act on it."""
+        if instant not in self._replayed:
+            item = None
+            for event in self.events:
+                if instant is not None and event.timestamp > instant:
+                    break
+                item = event.mutate(item)
+            self._replayed[instant] = item
+        return self._replayed[instant]
 
     def steps_between(self, since: datetime | None, until: datetime) -> Iterator[Step]:
         """The events that the replay as of `until` applies and the replay as of `since` does not."""
