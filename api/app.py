@@ -26,6 +26,7 @@ from api.reading import router as reading_router
 from api.deliveries import router as deliveries_router
 from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
+from api.lineage import router as lineage_router
 from api.audit import router as audit_router
 from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
@@ -63,6 +64,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(reminders_router)
     api.include_router(calendar_feed_router)
     api.include_router(audit_router)
+    api.include_router(lineage_router)
     api.include_router(report_router)
     api.include_router(pages_router)
     api.include_router(report_pages_router)

@@ -23,8 +23,11 @@ from api.tokens import CALENDAR_SCOPE
 from domain.actor import Actor
 from domain.application import WORKFLOWS
 from domain.errors import Conflict
+from domain.item import WorkflowItem
+from domain.meeting import WORKFLOW as MEETINGS
 
 MAX_EVENTS = 2000  # the soonest; bounds an answer to about 0.6 MB and a second of rendering
+MAX_MEETINGS = 500  # the newest planned: decades of the Committee's and the EWG's meetings
 UID_DOMAIN = "secretariat"  # not the host: a UID must not change when the server moves
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 
@@ -61,7 +64,8 @@ def feed_reader(service: Service, tokens: Tokens, credentials: BearerCredentials
 def calendar_feed(request: Request, reader: Annotated[Actor, Depends(feed_reader)], service: Service,
                   read_models: ReadModelsDep,
                   mine: Annotated[bool, Query(description="Only deadlines of items assigned to you")] = False):
-    """Open deadlines you may read as an iCalendar feed: one all-day event each, soonest first, at most 2,000."""
+    """Open deadlines you may read as an iCalendar feed: one all-day event each, soonest first, at most 2,000; and
+    the meetings you may read, with their dates and place (not in the `mine` feed)."""
     rows = read_models.calendar_deadlines(reader, assignee=reader.username if mine else None, limit=MAX_EVENTS)
     calendar = Calendar.new(
         prodid="-//Secretariat//Deadlines//EN", method="PUBLISH", calscale="GREGORIAN",
@@ -75,6 +79,10 @@ def calendar_feed(request: Request, reader: Annotated[Actor, Depends(feed_reader
     base_url = configured_base_url(request)
     for row in rows:
         calendar.add_component(deadline_event(row, base_url, stamp))
+    if not mine:  # meetings are nobody's assignment
+        meetings, _ = read_models.list_items(MEETINGS.collection, reader, {}, limit=MAX_MEETINGS)
+        for meeting in meetings:
+            calendar.add_component(meeting_event(meeting, base_url, stamp))
     # Private to the token's holder: no shared cache may keep a copy.
     return Response(calendar.to_ical(), media_type=MEDIA_TYPE, headers={"Cache-Control": "private, no-store"})
 
@@ -124,3 +132,23 @@ def deadline_event(row: Mapping[str, Any], base_url: str | None, stamp: datetime
         summary=f"{label_for(row['kind'])}: {name[:200]}",
         description="\n".join(details), url=url,
         transparency="TRANSPARENT")  # a deadline does not make anyone busy that day
+
+
+# A cancelled meeting stays in the feed as cancelled, so that subscribed calendars drop it.
+MEETING_STATUS = {"planned": "TENTATIVE", "convened": "CONFIRMED", "concluded": "CONFIRMED",
+                  "cancelled": "CANCELLED"}
+
+
+def meeting_event(meeting: WorkflowItem, base_url: str | None, stamp: datetime) -> Event:
+    """The meeting itself, all day from its first to its last day, where it takes place."""
+    fields = meeting.fields
+    url = f"{base_url}ui/{MEETINGS.collection}/{meeting.id}" if base_url else None
+    details = [f"{MEETINGS.title}, state: {meeting.state}", *([f"Organiser: {fields['organiser']}"]
+                                                            if fields.get("organiser") else []),
+               *([f"Participants: {', '.join(fields['participants'])}"] if fields.get("participants") else []),
+               *([url] if url else [])]
+    return Event.new(
+        uid=f"{meeting.id}.meeting@{UID_DOMAIN}", stamp=stamp, start=fields["starts_on"],
+        end=fields["ends_on"] + timedelta(days=1), summary=meeting.title[:200], location=fields.get("place"),
+        description="\n".join(details), url=url, status=MEETING_STATUS.get(meeting.state),
+        sequence=meeting.version)  # a postponement is a newer version of the same event

@@ -31,7 +31,8 @@ IfMatch = Annotated[Optional[str], Header(alias="If-Match", max_length=50,
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 # Per collection: the list filters beyond `state` (field names of the workflow).
-_FILTERS = {"mandates": ("assigned_to",), "tasks": ("assignee", "mandate_id"), "support-requests": ("party",)}
+_FILTERS = {"mandates": ("assigned_to",), "tasks": ("assignee", "mandate_id"), "support-requests": ("party",),
+            "meetings": ()}
 
 
 def items_router(cls: type[WorkflowItem]) -> APIRouter:

@@ -36,6 +36,7 @@ from domain.application import WORKFLOWS, SecretariatApplication
 from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
+from domain.lineage import LINEAGE_COLLECTIONS
 from domain.workflow import Action, Workflow
 from projections.queries import ReadModels
 
@@ -255,7 +256,8 @@ def _item_page(request: Request, service: SecretariatApplication, actor: Actor, 
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item),
                    forms=forms, history=history, current=current, latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
-                   creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service))
+                   creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
+                   lineage_url=f"/ui/{collection}/{item.id}/lineage" if collection in LINEAGE_COLLECTIONS else "")
 
 
 def _new_page(request: Request, service: SecretariatApplication, actor: Actor, workflow: Workflow,

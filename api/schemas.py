@@ -59,6 +59,8 @@ def _edge_type(spec: DomainField) -> Any:
         return Annotated[str, StringConstraints(strict=True, max_length=spec.max_length)]
     if spec.type is bool:
         return StrictBool
+    if spec.type is int:
+        return Annotated[int, Field(strict=True, gt=spec.gt, le=spec.le)]
     if spec.type is date:
         return IsoDate
     if spec.type is Decimal:

@@ -23,6 +23,7 @@ from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Val
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.mandate import Mandate
+from domain.meeting import MADE_AT_A_MEETING, Meeting
 from domain.reading import ItemReading
 from domain.reminders import DEFAULT_TIME, ReminderClock
 from domain.reminding import Reminding
@@ -32,7 +33,8 @@ from domain.user import User
 from domain.user_admin import PasswordHasher, UserAdministration
 from domain.workflow import Workflow
 
-AGGREGATES: dict[str, type[WorkflowItem]] = {cls.workflow.collection: cls for cls in (Mandate, Task, SupportRequest)}
+AGGREGATES: dict[str, type[WorkflowItem]] = {cls.workflow.collection: cls
+                                             for cls in (Mandate, Task, SupportRequest, Meeting)}
 WORKFLOWS: dict[str, Workflow] = {collection: cls.workflow for collection, cls in AGGREGATES.items()}
 
 Clock = Callable[[], datetime]
@@ -57,7 +59,7 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     aggregates = AGGREGATES
-    snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, User: 50}
+    snapshotting_intervals = {Mandate: 50, Task: 50, SupportRequest: 50, Meeting: 50, User: 50}
     # Loads come from a per-process cache, fast-forwarded with one query for newer events, so
     # a load is one SELECT rather than a snapshot lookup plus a replay. Other processes' writes
     # are still seen (the fast-forward), and a stale copy still loses on the version at save.
@@ -105,9 +107,15 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
         derived = {"decision_due": self.business_calendar().add_working_days(today, DECISION_WORKING_DAYS)}
         return self._create(SupportRequest, actor, values, derived=derived, **kw)
 
+    def plan_meeting(self, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
+        """Plan a meeting; its documents and minutes deadlines are fixed in working days from its dates."""
+        today = self.clock().astimezone(self.tz).date()
+        derived = Meeting.derived_on_creation(today, self.business_calendar(), values)
+        return self._create(Meeting, actor, values, derived=derived, **kw)
+
     def create(self, collection: str, actor: Actor, values: Mapping[str, Any], **kw: Any) -> IdempotentOutcome:
         verb = {"mandates": self.record_mandate, "tasks": self.create_task,
-                "support-requests": self.submit_support_request}[collection]
+                "support-requests": self.submit_support_request, "meetings": self.plan_meeting}[collection]
         return verb(actor, values, **kw)
 
     def act(self, collection: str, item_id: UUID | str, action: str, actor: Actor, values: Mapping[str, Any], *,
@@ -122,7 +130,8 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
             raise PreconditionFailed(f"the item is at version {item.version}, not {expected_version}; "
                                      "reload it and decide again")
         was_closed = item.is_closed
-        item.act(action, actor, values, now=self.clock(), reason=reason)
+        derived = item.derived_on_action(action, self.business_calendar(), item.view(), values)
+        item.act(action, actor, values, now=self.clock(), reason=reason, derived=derived)
         self._check_references(item, values)
         related = []
         if isinstance(item, Task) and item.mandate_id and item.is_closed and not was_closed:
@@ -145,6 +154,10 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
             mandate = self._existing_mandate_for(item.mandate_id)
             mandate.link_task(item.id, actor=actor.username, now=now)
             related.append(mandate)
+        if isinstance(item, (Mandate, Task)) and item.fields.get("meeting_id"):
+            meeting = self._existing_meeting_for(item.fields["meeting_id"])
+            meeting.child_created(item, MADE_AT_A_MEETING, actor=actor, now=now)
+            related.append(meeting)
         return self._save_outcome(item, related, actor, idempotency_key, fingerprint, status=201)
 
     def _save_outcome(self, item: WorkflowItem, related: list[WorkflowItem], actor: Actor, key: str | None,
@@ -225,6 +238,12 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
             return self._load(Mandate, mandate_id)
         except NotFound:
             raise ValidationFailed("mandate_id", f"mandate_id {mandate_id} names no existing mandate") from None
+
+    def _existing_meeting_for(self, meeting_id: str) -> Meeting:
+        try:
+            return self._load(Meeting, meeting_id)
+        except NotFound:
+            raise ValidationFailed("meeting_id", f"meeting_id {meeting_id} names no existing meeting") from None
 
 
 def _title(cls: type) -> str:

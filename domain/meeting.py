@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from domain.actor import PARTIES
+from domain.actor import PARTIES, Actor
 from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
 from domain.item import WorkflowItem, deadline
@@ -169,18 +169,18 @@ class Meeting(WorkflowItem):
         """New dates move both deadlines."""
         return due_dates(calendar, {**item, **values}) if action == "postpone" else {}
 
-    def child_created(self, child: WorkflowItem, link: Link, *, actor: str, now: datetime) -> None:
+    def child_created(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
         """A mandate or task made from one of this meeting's conclusions."""
         number = child.fields.get("conclusion")
         if str(number) not in self.conclusions:
             known = ", ".join(self.conclusions) or "none yet"
             raise ValidationFailed("conclusion", f"meeting {self.title!r} has no conclusion {number}; "
                                                  f"its conclusions: {known}")
-        self.trigger_event(self.ConclusionActedOn, timestamp=now, actor=actor, reason=None,
+        self.trigger_event(self.ConclusionActedOn, timestamp=now, actor=actor.username, reason=None,
                            data={"conclusion": number, "collection": child.workflow.collection,
                                  "id": str(child.id)})
 
-    def child_closed(self, child: WorkflowItem, link: Link, *, actor: str, now: datetime) -> None:
+    def child_closed(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
         """Nothing to record: the lineage reads the child's own state."""
 
     def facets(self) -> dict[str, list[str]]:

@@ -37,6 +37,8 @@ def value_for(name: str, kind: type, choices: tuple[str, ...], rng: random.Rando
         return rng.choice(["sara", "erik", "hana"])
     if name == "mandate_id":
         return str(rng.choice(made["mandates"])) if made["mandates"] and rng.random() < 0.7 else None
+    if name in ("meeting_id", "conclusion"):
+        return None  # a link to a meeting's conclusion (tests/e2e/test_meetings.py): here it would only be refused
     if name == "reference":
         return f"CoM-walk/{len(made['mandates']) + 1}-{rng.randrange(10**9)}"
     if choices:
@@ -47,6 +49,8 @@ def value_for(name: str, kind: type, choices: tuple[str, ...], rng: random.Rando
         return Decimal(rng.choice(["0", "1500", "12000.50"]))
     if kind is bool:
         return rng.random() < 0.3
+    if kind is int:
+        return rng.randint(0, 20)
     if kind is list:
         return ["Interpol", "SELEC"][: rng.randint(0, 2)]
     return f"{name} {rng.randrange(1000)}"

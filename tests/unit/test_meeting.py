@@ -83,7 +83,7 @@ def test_a_mandate_made_from_a_conclusion_is_recorded_on_the_meeting():
     mandate = Mandate.start_new(SARA, {"reference": "CoM-19/1", "title": "Strategy", "decided_on": date(2026, 6, 5),
                                        "assigned_to": "secretariat", "meeting_id": str(meeting.id),
                                        "conclusion": 1}, now=NOW)
-    meeting.child_created(mandate, Mandate.links[0], actor="sara", now=NOW)
+    meeting.child_created(mandate, Mandate.links[0], actor=SARA, now=NOW)
     assert meeting.conclusions["1"]["made"] == [{"collection": "mandates", "id": str(mandate.id)}]
     assert type(meeting.pending_events[-1]).__name__ == "ConclusionActedOn"
 
@@ -93,7 +93,7 @@ def test_a_child_naming_a_conclusion_the_meeting_does_not_have_is_refused():
     task = Task.start_new(EWA, {"title": "Survey", "meeting_id": str(meeting.id), "conclusion": 3}, now=NOW)
     version = meeting.version
     with pytest.raises(ValidationFailed, match="has no conclusion 3") as refused:
-        meeting.child_created(task, Task.links[0], actor="ewa", now=NOW)
+        meeting.child_created(task, Task.links[0], actor=EWA, now=NOW)
     assert refused.value.field == "conclusion" and meeting.version == version
 
 

@@ -19,7 +19,7 @@ from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
-SAMPLE = {str: "text", bool: False, date: date(2026, 12, 1), Decimal: Decimal("10"), list: ["SELEC"]}
+SAMPLE = {str: "text", bool: False, date: date(2026, 12, 1), Decimal: Decimal("10"), list: ["SELEC"], int: 1}
 
 CASES = [(cls, action, state) for cls in AGGREGATES.values() for action in cls.workflow.commands
          for state in cls.workflow.states]

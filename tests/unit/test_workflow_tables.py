@@ -8,11 +8,14 @@ from domain.actor import ROLES
 from domain.application import AGGREGATES
 from domain.item import WorkflowItem
 from domain.mandate import Mandate
+from domain.meeting import Meeting
 
 ITEM_CLASSES = list(AGGREGATES.values())
 # Events that are not actions of the table: a mandate's bookkeeping of its tasks, and every item's reminders.
 REMINDER_EVENTS = {"ReminderRaised", "ReminderAcknowledged"}
-BOOKKEEPING_EVENTS = {cls: REMINDER_EVENTS | ({"TaskLinked", "TaskSettled"} if cls is Mandate else set())
+# ... and a meeting's of what was made of its conclusions.
+BOOKKEEPING_EVENTS = {cls: REMINDER_EVENTS | {Mandate: {"TaskLinked", "TaskSettled"},
+                                              Meeting: {"ConclusionActedOn"}}.get(cls, set())
                       for cls in ITEM_CLASSES}
 
 
@@ -73,4 +76,4 @@ def test_the_workflow_document_lists_states_actions_roles_and_fields(cls):
         assert entry["from"] == list(action.sources)
         assert entry["roles"] == list(action.who)
         assert entry["required_fields"] == list(action.requires)
-        assert set(entry["roles"]) <= set(ROLES) | {"assignee", "own_party"}
+        assert set(entry["roles"]) <= set(ROLES) | {"assignee", "own_party", "ewg_body"}
