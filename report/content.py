@@ -25,6 +25,7 @@ from typing import Any, Iterable
 from uuid import UUID
 
 from domain.actor import Actor
+from domain.application import SecretariatApplication
 from domain.item import WorkflowItem
 from domain.workflow import Workflow
 from projections.queries import progress_summary
@@ -46,7 +47,7 @@ def meeting_day_starts(day: date, tz: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def progress_report(service: Any, meeting_id: str, actor: Actor) -> dict[str, Any]:
+def progress_report(service: SecretariatApplication, meeting_id: str, actor: Actor) -> dict[str, Any]:
     """The report for the meeting, for this reader; NotFound (as for any unknown id) if they may not read it."""
     meeting = service.visible_item(MEETINGS, meeting_id, actor)
     log = ItemLog(service)
@@ -97,8 +98,12 @@ class _Report:
         return max(earlier, key=lambda m: (m.fields["starts_on"], m.fields["ends_on"], m.created_on), default=None)
 
     def _conclusions(self, previous: WorkflowItem, until: datetime) -> list[dict[str, Any]]:
-        """Each conclusion of the previous meeting, and what had been made of it by this meeting."""
-        as_then = self.log.timelines(MEETINGS)[previous.id].as_of(until) or previous
+        """Each conclusion of the previous meeting on record by this meeting, and what had been made of it.
+
+        A meeting entered in the record only after this one's date (an old meeting recorded late) had none."""
+        as_then = self.log.timelines(MEETINGS)[previous.id].as_of(until)
+        if as_then is None:
+            return []
         rows = []
         for key in sorted(as_then.fields.get("conclusions", {}), key=int):
             conclusion = as_then.fields["conclusions"][key]
@@ -145,6 +150,7 @@ class _Report:
         return dict(sorted(states.items()))
 
     def _state_changes(self, since: datetime | None, until: datetime) -> list[dict[str, Any]]:
+        """Every move of a mandate or task from one state to another between the instants, in time order."""
         rows = []
         for collection in CHANGED:
             for timeline, item in self._as_of(collection, until):

@@ -106,7 +106,7 @@ def _conclusions(report: dict[str, Any]) -> list[Block]:
     if report["previous_meeting"] is None:
         return [Paragraph("No earlier meeting of this body.")]
     if not report["conclusions"]:
-        return [Paragraph("The previous meeting recorded no conclusions.")]
+        return [Paragraph("No conclusion of the previous meeting was on record by this meeting's date.")]
     blocks: list[Block] = []
     for c in report["conclusions"]:
         kind = " (a decision tasking someone)" if c["tasks_someone"] else ""

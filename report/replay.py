@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Iterator
 from uuid import UUID
 
+from domain.application import SecretariatApplication
 from domain.item import WorkflowItem
 
 BATCH = 1000
@@ -71,7 +72,7 @@ class Timeline:
 class ItemLog:
     """The timelines of every workflow item in the store, by collection."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: SecretariatApplication) -> None:
         self.aggregates: dict[str, type[WorkflowItem]] = dict(service.aggregates)
         self.by_collection: dict[str, dict[UUID, Timeline]] = {c: {} for c in service.aggregates}
         collection_of = {cls: c for c, cls in service.aggregates.items()}
@@ -90,7 +91,7 @@ class ItemLog:
         return self.by_collection[collection]
 
 
-def _logged_events(service: Any) -> Iterator[Any]:
+def _logged_events(service: SecretariatApplication) -> Iterator[Any]:
     position = 1
     while True:
         batch = service.recorder.select_notifications(position, BATCH)
