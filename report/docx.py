@@ -6,23 +6,23 @@ from io import BytesIO
 
 from docx import Document
 
-from report.outline import Block, Bullets, Heading, Paragraph, Table
+from report.outline import Block, Bullets, Heading, Paragraph, Table, printable
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 def word_document(blocks: list[Block], *, title: str) -> bytes:
     document = Document()
-    document.core_properties.title = title
+    document.core_properties.title = printable(title)[:255]  # the most a core property holds
     document.core_properties.author = "Secretariat"
     for block in blocks:
         if isinstance(block, Heading):
             document.add_heading(block.text, level=block.level - 1)  # 0 is Word's Title style
         elif isinstance(block, Paragraph):
-            document.add_paragraph(_text(block.text))
+            document.add_paragraph(block.text)
         elif isinstance(block, Bullets):
             for item in block.items:
-                document.add_paragraph(_text(item), style="List Bullet")
+                document.add_paragraph(item, style="List Bullet")
         else:
             _add_table(document, block)
     out = BytesIO()
@@ -39,9 +39,4 @@ def _add_table(document, table: Table) -> None:
             run.bold = True
     for row in table.rows:
         for cell, text in zip(grid.add_row().cells, row):
-            cell.text = _text(text)
-
-
-def _text(text: str) -> str:
-    """XML cannot carry control characters a typed text may hold; they are dropped, the rest kept."""
-    return "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
+            cell.text = text

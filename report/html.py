@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from report.outline import Block, Bullets, Heading, Paragraph, Table
+from report.outline import Block, Bullets, Heading, Paragraph, Table, printable
 
 MEDIA_TYPE = "text/html"
 
@@ -18,4 +18,4 @@ _templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templa
 def html_page(blocks: list[Block], *, title: str) -> str:
     kinds = {Heading: "heading", Paragraph: "paragraph", Table: "table", Bullets: "bullets"}
     return _templates.get_template("report.html").render(
-        title=title, blocks=[(kinds[type(block)], block) for block in blocks])
+        title=printable(title), blocks=[(kinds[type(block)], block) for block in blocks])

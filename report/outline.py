@@ -6,7 +6,8 @@ the same words and the same figures; only the markup differs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from typing import Any, Union
 
@@ -56,6 +57,28 @@ Block = Union[Heading, Paragraph, Table, Bullets]
 
 def outline(report: dict[str, Any], tz: tzinfo) -> list[Block]:
     """The report's blocks in reading order; instants are shown where the Secretariat is (`tz`)."""
+    return [_printable_block(block) for block in _blocks(report, tz)]
+
+
+# What XML 1.0 (a .docx) cannot hold, a typed title may: control characters, U+FFFE/U+FFFF, lone surrogates.
+_UNPRINTABLE = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def printable(text: str) -> str:
+    """The text with each character no format can carry replaced by U+FFFD, so every format shows the same."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _printable_block(block: Block) -> Block:
+    if isinstance(block, (Heading, Paragraph)):
+        return replace(block, text=printable(block.text))
+    if isinstance(block, Bullets):
+        return Bullets(tuple(printable(item) for item in block.items))
+    return Table(tuple(printable(h) for h in block.headers),
+                 tuple(tuple(printable(cell) for cell in row) for row in block.rows))
+
+
+def _blocks(report: dict[str, Any], tz: tzinfo) -> list[Block]:
     meeting, previous, figures = report["meeting"], report["previous_meeting"], report["figures"]
     blocks: list[Block] = [Heading(1, f"{TITLE}: {meeting['title']}"), Paragraph(_about(meeting)),
                            Paragraph(f"As of {_instant(report['as_of'], tz)}, the start of the meeting's first day. "
