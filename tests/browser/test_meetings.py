@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from secretariat.demo import demo_id
+from domain.mandate import Mandate
+from secretariat.demo import SUPPORT, demo_id
 from tests.browser.conftest import sign_in
 
 SUPPORT_DECISION = demo_id("meeting", "com-2015-decision")
@@ -31,7 +32,8 @@ def test_the_meeting_page_links_to_a_tree_of_its_conclusions_mandates_and_tasks(
                                                                             "Ministers")
     # Each entry links to its item's page.
     mandate.locator(":scope > a").click()
-    expect(page.locator("h1")).to_contain_text("CoM-2015-05-05/1")
+    expect(page.locator("h1")).to_contain_text("Support Contracting Parties in planning")
+    assert page.url.endswith(f"/ui/mandates/{Mandate.id_for(SUPPORT)}")
 
 
 def test_a_tasks_lineage_goes_up_to_the_meeting_and_conclusion_it_came_from(page):

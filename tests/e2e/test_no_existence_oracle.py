@@ -78,7 +78,9 @@ def test_the_inventory_finds_the_routes_of_the_issue_and_knows_how_to_fill_in_ea
     paths = {(r.method, r.path) for r in inventory.by_id}
     assert {("GET", "/support-requests/{item_id}"), ("GET", "/support-requests/{item_id}/history"),
             ("POST", "/support-requests/{item_id}/approve"), ("GET", "/ui/{collection}/{item_id}"),
-            ("POST", "/reminders/{reminder_id}/acknowledge"), ("GET", "/mandates/{item_id}/progress")} <= paths
+            ("POST", "/reminders/{reminder_id}/acknowledge"), ("GET", "/mandates/{item_id}/progress"),
+            ("GET", "/meetings/{item_id}/lineage"), ("GET", "/tasks/{item_id}/lineage"),
+            ("GET", "/ui/{collection}/{item_id}/lineage")} <= paths
     unknown = [(r.method, r.path, p) for r in inventory.by_id for p in r.parameters if p not in FILLERS]
     assert not unknown, ("routes with path parameters this test cannot fill in: teach FILLERS what an id the "
                          f"caller may not know is for them: {unknown}")
@@ -117,16 +119,26 @@ def world(server: Server) -> World:
     mandate = create(sara, "mandates", mandate_body())
     task = create(server.client("erik"), "tasks", task_body(title=unique("Hidden task "), due=three_days_ago,
                                                             mandate_id=mandate["id"]))
-    world = World({"support-requests": serbian, "mandates": mandate, "tasks": task})
+    # A meeting Albania takes no part in, its documents overdue (so it has a reminder).
+    meeting = create(sara, "meetings", {"body": "com", "title": unique("Hidden meeting "), "participants": ["RS"],
+                                        "starts_on": three_days_ago, "ends_on": three_days_ago,
+                                        "documents_due_days": 0})
+    world = World({"support-requests": serbian, "mandates": mandate, "tasks": task, "meetings": meeting})
     for item in world.items.values():  # raised by the served scheduler, addressed to the secretariat or sara
         if item is not mandate:
             reminder = _first_reminder(sara, item["id"])
             world.reminders[reminder["id"]] = reminder["collection"]
+    # Then held, with a conclusion a mandate was made from: its lineage has something to tell.
+    _acted(sara, "meetings", meeting["id"], "convene")
+    _acted(sara, "meetings", meeting["id"], "record_conclusion", {"conclusion_text": "Act"})
+    create(sara, "mandates", mandate_body(meeting_id=meeting["id"], conclusion=1))
+    world.items["meetings"] = sara.get(f"/meetings/{meeting['id']}").json()
     return world
 
 
-def _acted(client: httpx.Client, collection: str, item_id: str, action: str) -> dict[str, Any]:
-    response = client.post(f"/{collection}/{item_id}/{action}")
+def _acted(client: httpx.Client, collection: str, item_id: str, action: str,
+           body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = client.post(f"/{collection}/{item_id}/{action}", json=body)
     assert response.status_code == 200, response.text
     return response.json()
 
