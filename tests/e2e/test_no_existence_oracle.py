@@ -80,7 +80,8 @@ def test_the_inventory_finds_the_routes_of_the_issue_and_knows_how_to_fill_in_ea
             ("POST", "/support-requests/{item_id}/approve"), ("GET", "/ui/{collection}/{item_id}"),
             ("POST", "/reminders/{reminder_id}/acknowledge"), ("GET", "/mandates/{item_id}/progress"),
             ("GET", "/meetings/{item_id}/lineage"), ("GET", "/tasks/{item_id}/lineage"),
-            ("GET", "/ui/{collection}/{item_id}/lineage")} <= paths
+            ("GET", "/ui/{collection}/{item_id}/lineage"), ("GET", "/meetings/{item_id}/report"),
+            ("GET", "/ui/{collection}/{item_id}/report")} <= paths
     unknown = [(r.method, r.path, p) for r in inventory.by_id for p in r.parameters if p not in FILLERS]
     assert not unknown, ("routes with path parameters this test cannot fill in: teach FILLERS what an id the "
                          f"caller may not know is for them: {unknown}")
