@@ -106,8 +106,8 @@ def _collection_created_by(event: Any, collection_of: dict[type, str]) -> str | 
     """The collection of the item an item's first event creates, or None for any other aggregate."""
     if event.originator_version != 1:
         return None
-    owner = type(event).__qualname__.split(".")[0]
+    owner = type(event).__qualname__.rpartition(".")[0]  # events are nested in their aggregate's class
     for cls, collection in collection_of.items():
-        if cls.__name__ == owner and isinstance(event, WorkflowItem.Event):
+        if cls.__qualname__ == owner and isinstance(event, WorkflowItem.Event):
             return collection
     return None
