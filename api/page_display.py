@@ -18,8 +18,8 @@ from domain.item import WorkflowItem
 from domain.workflow import RELATION_ROLE, Field, Workflow
 
 # Field values that name other items, shown as links to them.
-LINKED_FIELDS = {"mandate_id": "mandates", "tasks": "tasks"}
-LABELS = {"amount_eur": "Amount (EUR)", "mandate_id": "Mandate", "tasks": "Linked tasks"}
+LINKED_FIELDS = {"mandate_id": "mandates", "tasks": "tasks", "meeting_id": "meetings"}
+LABELS = {"amount_eur": "Amount (EUR)", "mandate_id": "Mandate", "tasks": "Linked tasks", "meeting_id": "Meeting"}
 
 
 def label_for(name: str) -> str:

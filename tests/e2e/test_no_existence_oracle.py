@@ -128,8 +128,12 @@ def world(server: Server) -> World:
         if item is not mandate:
             reminder = _first_reminder(sara, item["id"])
             world.reminders[reminder["id"]] = reminder["collection"]
-    # Then held, with a conclusion a mandate was made from: its lineage has something to tell.
-    _acted(sara, "meetings", meeting["id"], "convene")
+    # Then held, with a conclusion a mandate was made from: its lineage has something to tell. The served
+    # scheduler may be writing a reminder on the meeting at the same moment: then convening is tried again.
+    for _attempt in range(5):
+        if sara.post(f"/meetings/{meeting['id']}/convene").status_code != 409:
+            break
+    assert sara.get(f"/meetings/{meeting['id']}").json()["state"] == "convened"
     _acted(sara, "meetings", meeting["id"], "record_conclusion", {"conclusion_text": "Act"})
     create(sara, "mandates", mandate_body(meeting_id=meeting["id"], conclusion=1))
     world.items["meetings"] = sara.get(f"/meetings/{meeting['id']}").json()
