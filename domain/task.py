@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from domain.item import WorkflowItem, deadline
-from domain.workflow import Action, Field, Workflow
+from domain.workflow import Action, Field, Link, Workflow
 
 STAFF = ("secretariat", "head")
 WORKING = ("open", "in_progress", "blocked", "in_review")
@@ -17,6 +17,7 @@ WORKFLOW = Workflow(
     states=("open", "in_progress", "blocked", "in_review", "done", "cancelled"),
     terminal=("done", "cancelled"),
     readers=("secretariat", "head", "ewg", "auditor", "assignee"),
+    filters=("assignee", "mandate_id"),
     fields=(
         Field("title", str, required=True, max_length=300, description="What is to be done"),
         Field("description", str, max_length=20000),
@@ -47,6 +48,9 @@ WORKFLOW = Workflow(
 
 class Task(WorkflowItem):
     workflow = WORKFLOW
+    # A mandate's progress counts its tasks by state; the mandate lists them in its `tasks` field.
+    links = (Link("mandate_id", "mandates", progress="done", kept_in="tasks"),)
+    user_fields = ("assignee",)
 
     class Created(WorkflowItem.Created):
         pass
