@@ -100,6 +100,11 @@ class WorkflowItem(Aggregate):
         """Fields fixed when the item is created, from the (checked) values, today and the working days."""
         return {}
 
+    @classmethod
+    def derives_on_creation(cls) -> bool:
+        """Whether the workflow declares `derived_on_creation` (the application then fetches the calendar)."""
+        return cls.derived_on_creation.__func__ is not WorkflowItem.derived_on_creation.__func__
+
     def child_created(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
         """An item naming this one by `link` was created; saved with it, so a refusal here refuses both."""
 

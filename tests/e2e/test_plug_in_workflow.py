@@ -111,8 +111,10 @@ def test_a_plugged_in_workflow_is_served_like_the_others(site_server):
     # A Party liaison reads their Party's visits only; another Party's is answered as a missing one.
     assert listed(alba) == [overdue["id"]]
     assert listed(alba, region="Vojvodina") == []
-    hidden, missing = alba.get(f"/{COLLECTION}/{later['id']}"), alba.get(f"/{COLLECTION}/{uuid4()}")
+    random_id = str(uuid4())
+    hidden, missing = alba.get(f"/{COLLECTION}/{later['id']}"), alba.get(f"/{COLLECTION}/{random_id}")
     assert hidden.status_code == missing.status_code == 404
+    assert hidden.text.replace(later["id"], "{ID}") == missing.text.replace(random_id, "{ID}")
 
     # Dashboard counts, for those who read the whole collection only.
     counts = hana.get("/dashboard").json()["counts"]
