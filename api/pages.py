@@ -34,11 +34,12 @@ from api.reading import ReadModelsDep
 from domain.actor import Actor
 from domain.application import WORKFLOWS, SecretariatApplication
 from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.lineage import LINEAGE_COLLECTIONS
 from domain.workflow import Action, Workflow
-from projections.queries import ReadModels
+from projections.queries import PROGRESS_KEY, ReadModels
 
 HERE = Path(__file__).parent
 STATIC_FILES = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
@@ -144,8 +145,8 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
-                   mandates=[{**m, "state_kind": state_kind(WORKFLOWS["mandates"], m["state"])}
-                             for m in board["mandates"]])
+                   mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
+                                                            m["state"])} for m in board[PROGRESS_KEY]])
 
 
 @router.post("/ui/reminders/{reminder_id}/acknowledge", dependencies=CHECKED_POST)

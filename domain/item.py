@@ -18,7 +18,7 @@ from domain.actor import SCHEDULER, Actor
 from domain.calendar import BusinessCalendar
 from domain.errors import Forbidden, InvalidTransition, NotFound
 from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
-from domain.workflow import Action, Workflow
+from domain.workflow import Action, Link, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
 # raise RuleBroken when the action must be refused.
@@ -26,8 +26,17 @@ Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 
 
 class WorkflowItem(Aggregate):
+    """An item of one workflow. A workflow module declares here, on its subclass, everything the rest of
+    the system needs to know of it (routes, views, pages, reminders and the audit log derive from these),
+    and domain/registry.py lists it: that is all adding a workflow takes."""
+
     workflow: ClassVar[Workflow]
     rules: ClassVar[dict[str, tuple[Rule, ...]]] = {}
+    snapshotting_interval: ClassVar[int] = 50
+    # Fields naming other items (see `Link`): checked on creation, and their items told of this one.
+    links: ClassVar[tuple[Link, ...]] = ()
+    # Fields that must name an existing user (a task's assignee).
+    user_fields: ClassVar[tuple[str, ...]] = ()
 
     class Event(Aggregate.Event):
         """Every event says who did it and, where given, why."""
@@ -74,15 +83,58 @@ class WorkflowItem(Aggregate):
         self.state: str
         self.fields: dict[str, Any]
 
+    # -- what a workflow declares (defaults: nothing of the kind) -----------
+
+    @classmethod
+    def id_for_new(cls, values: Mapping[str, Any]) -> UUID | None:
+        """The id a new item takes from its values (so the store itself refuses a duplicate); None: a fresh one."""
+        return None
+
+    @classmethod
+    def duplicate_message(cls, values: Mapping[str, Any]) -> str:
+        """What a creation is told (409) when `id_for_new` names an item that exists already."""
+        return f"a {cls.workflow.title.lower()} with these values already exists"
+
+    @classmethod
+    def derived_on_creation(cls, today: date, calendar: BusinessCalendar, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields fixed when the item is created, from the (checked) values, today and the working days."""
+        return {}
+
+    @classmethod
+    def derives_on_creation(cls) -> bool:
+        """Whether the workflow declares `derived_on_creation` (the application then fetches the calendar)."""
+        return cls.derived_on_creation.__func__ is not WorkflowItem.derived_on_creation.__func__
+
+    def child_created(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
+        """An item naming this one by `link` was created; saved with it, so a refusal here refuses both."""
+
+    def child_closed(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
+        """An item naming this one by `link` reached a final state; saved with it."""
+
+    def facets(self) -> dict[str, list[str]]:
+        """The values the item is listed and read-scoped by: each list filter's value (a list field gives
+        several) and its `party`. Lists filter on these; a Party liaison lists the items whose `party` is theirs."""
+        found: dict[str, list[str]] = {}
+        for name in (*self.workflow.filters, "party"):
+            value = self.fields.get(name)
+            values = value if isinstance(value, list) else [] if value is None or value == "" else [value]
+            if values:
+                found[name] = [_facet(v) for v in values]
+        return found
+
     # -- commands ---------------------------------------------------------
 
     @classmethod
     def start_new(cls, actor: Actor, values: Mapping[str, Any], *, now: datetime, reason: str | None = None,
-                  derived: Mapping[str, Any] | None = None, item_id: UUID | None = None) -> "WorkflowItem":
-        """Create the item by its workflow's creating action, after every check."""
+                  derived: Mapping[str, Any] | None = None, item_id: UUID | None = None,
+                  today: date | None = None, calendar: BusinessCalendar | None = None) -> "WorkflowItem":
+        """Create the item by its workflow's creating action, after every check; given the calendar, with what
+        `derived_on_creation` derives from the checked values."""
         action = cls.workflow.creating_action
         values = _given(values)
         cls._refuse_unless_allowed(action, actor, {"state": None, **values}, values, reason)
+        if calendar is not None:
+            derived = {**cls.derived_on_creation(today or now.date(), calendar, values), **(derived or {})}
         event_class = cls.event_class_for(action)
         return cls._create(event_class, id=item_id or uuid4(), timestamp=now, actor=actor.username,
                            reason=reason, data={**values, **(derived or {})})
@@ -217,6 +269,10 @@ class WorkflowItem(Aggregate):
 def _given(values: Mapping[str, Any]) -> dict[str, Any]:
     """The values the caller actually gave: absent and null fields are left out."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _facet(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def deadline(kind: str, due: date | None, is_open: bool, addressed_to: list[str]) -> list[dict[str, Any]]:
