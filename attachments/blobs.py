@@ -92,7 +92,7 @@ class FolderBlobs:
         try:
             file = self._path(sha256).open("rb")
         except FileNotFoundError:
-            raise StoredFileChanged(f"the stored file {sha256} is missing: it was removed after it was attached") from None
+            raise _missing(sha256) from None
         with file:
             while chunk := file.read(CHUNK):
                 yield chunk
@@ -140,7 +140,11 @@ class TableBlobs:
                 found = True
                 yield bytes(content)
         if not found:
-            raise StoredFileChanged(f"the stored file {sha256} is missing: it was removed after it was attached") from None
+            raise _missing(sha256) from None
+
+
+def _missing(sha256: str) -> StoredFileChanged:
+    return StoredFileChanged(f"the stored file {sha256} is missing: it was removed after it was attached")
 
 
 def blob_store_for(store_env: Mapping[str, str]) -> BlobStore:

@@ -41,7 +41,8 @@ redacted line's `payload_sha256` and `time`: a line with both or neither is refu
 follows the one before it in the chain (seq + 1) has that entry's hash as `previous` and the first
 entry has 64 zeros, each event matches the filter (by its time, from `state` or a redacted line's
 `time`), and an entry numbered as the head is the signed head; then the line count and both files' SHA-256 against the signed ones. A full export (no filter)
-must also hold every entry from the first to the signed head, with no gap.
+must also hold every entry from the first to the signed head, with no gap. When the checkpoint signs an
+attachments manifest (`attachments_sha256`), attachments.jsonl must be that file.
 """
 
 from __future__ import annotations
