@@ -12,7 +12,8 @@ from domain.mandate import Mandate
 ITEM_CLASSES = list(AGGREGATES.values())
 # Events that are not actions of the table: a mandate's bookkeeping of its tasks, and every item's reminders.
 REMINDER_EVENTS = {"ReminderRaised", "ReminderAcknowledged"}
-BOOKKEEPING_EVENTS = {cls: REMINDER_EVENTS | ({"TaskLinked", "TaskSettled"} if cls is Mandate else set())
+ITEM_EVENTS = REMINDER_EVENTS | {"AttachmentAdded"}  # every item's, whatever its workflow
+BOOKKEEPING_EVENTS = {cls: ITEM_EVENTS | ({"TaskLinked", "TaskSettled"} if cls is Mandate else set())
                       for cls in ITEM_CLASSES}
 
 
