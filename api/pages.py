@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.deps import Service
+from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from api.page_display import (
     creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind, table_columns,
 )
@@ -52,7 +53,7 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Re
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(), undefined=StrictUndefined,
+    loader=FileSystemLoader([HERE / "templates", ATTACHMENT_TEMPLATES]), autoescape=select_autoescape(), undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True))
 templates.env.filters.update(show=shown_value, when=local_time, label=label_for)
 

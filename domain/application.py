@@ -17,6 +17,7 @@ from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscod
 from eventsourcing.utils import get_topic
 
 from domain.actor import Actor
+from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
 from domain.calendar_admin import CalendarAdministration
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
@@ -147,6 +148,16 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
                 parent.child_closed(item, link, actor=actor, now=self.clock())
                 related.append(parent)
         return self._save_outcome(item, related, actor, idempotency_key, fingerprint, status=200)
+
+    def attach(self, collection: str, item_id: UUID | str, actor: Actor, attachment: Attachment, *,
+               keep_bytes: Callable[[], None]) -> IdempotentOutcome:
+        """Attach a file to an item: check, have `keep_bytes` store the file, then save the event (201);
+        a file with the same digest attached already answers the item as it is (200), recording nothing."""
+        item = self.visible_item(collection, item_id, actor)
+        if not item.attach(attachment, actor, now=self.clock()):
+            return IdempotentOutcome(item, 200, replayed=True)
+        keep_bytes()  # before the event is saved: an event whose bytes are not kept must never exist
+        return self._save_outcome(item, [], actor, None, "", status=201)
 
     def _save_outcome(self, item: WorkflowItem, related: list[WorkflowItem], actor: Actor, key: str | None,
                       fingerprint: str, *, status: int) -> IdempotentOutcome:

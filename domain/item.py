@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.actor import SCHEDULER, Actor
+from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
 from domain.errors import Forbidden, InvalidTransition, NotFound
 from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
@@ -77,6 +78,13 @@ class WorkflowItem(Aggregate):
             entry = {**reminders[self.data["reminder_id"]], "acknowledged_by": self.actor,
                      "acknowledged_at": self.timestamp}
             item.fields["reminders"] = {**reminders, self.data["reminder_id"]: entry}
+
+    # A file attached to the item: its description (the bytes are kept outside the store, by digest).
+    # `fields["attachments"]` lists them in the order attached, so a read model's copy knows them too.
+    class AttachmentAdded(Event):
+        def apply(self, item: "WorkflowItem") -> None:
+            entry = {**self.data, "added_by": self.actor, "added_at": self.timestamp}
+            item.fields["attachments"] = [*item.fields.get("attachments", []), entry]
 
     def __init__(self) -> None:
         # State is assigned by the Created event's apply, so replay and creation agree.
@@ -213,6 +221,16 @@ class WorkflowItem(Aggregate):
                            data={"reminder_id": reminder})
         return True
 
+    def attach(self, attachment: Attachment, actor: Actor, *, now: datetime) -> bool:
+        """Record a file attached to the item; False (and no event) if a file with its digest already is."""
+        if not self.may_attach(actor):
+            raise Forbidden(f"attaching files to a {self.workflow.title.lower()} needs a role that may act on it")
+        if self.attachment(attachment.sha256) is not None:
+            return False
+        self.trigger_event(self.AttachmentAdded, timestamp=now, actor=actor.username, reason=None,
+                           data=attachment.as_data())
+        return True
+
     # -- queries ----------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
@@ -224,6 +242,19 @@ class WorkflowItem(Aggregate):
 
     def may_be_read_by(self, actor: Actor) -> bool:
         return self.workflow.may_read(actor, self.view())
+
+    def may_attach(self, actor: Actor) -> bool:
+        """Whoever reads the item and may take some action of its workflow on it (in any state): never an
+        auditor, who never changes items; a Party liaison on their own Party's request."""
+        item = self.view()
+        return self.may_be_read_by(actor) and any(a.permits(actor, item) for a in self.workflow.actions)
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]:
+        return self.fields.get("attachments", [])
+
+    def attachment(self, sha256: str) -> dict[str, Any] | None:
+        return next((a for a in self.attachments if a["sha256"] == sha256), None)
 
     @property
     def is_closed(self) -> bool:
