@@ -28,6 +28,7 @@ from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
 from api.lineage import router as lineage_router
 from api.audit import router as audit_router
+from attachments.routes import Attachments
 from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
@@ -38,8 +39,8 @@ from projections.store_errors import DiskState
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
                calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None,
-               limits: RequestLimits = RequestLimits()) -> FastAPI:
-    """The HTTP API over one application service and its read models."""
+               limits: RequestLimits = RequestLimits(), attachments: Attachments | None = None) -> FastAPI:
+    """The HTTP API over one application service and its read models (and files attached to items, if given)."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
                               "support requests: event-sourced workflows with a full decision history.",
@@ -55,7 +56,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     install_allowed_methods(api)
     document_every_answer(api)
     api.state.expensive_reads = ExpensiveReads(limits)
-    api.add_middleware(RequestLimiter, limits=limits)
+    api.add_middleware(RequestLimiter, limits=limits, large_bodies=attachments.body_limit if attachments else None)
     api.include_router(_general_routes())
     api.include_router(users_router)
     api.include_router(calendar_router)
@@ -64,6 +65,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(reminders_router)
     api.include_router(calendar_feed_router)
     api.include_router(audit_router)
+    for router in attachments.routers(list(AGGREGATES)) if attachments else ():
+        api.include_router(router)  # before the pages' and items' routes, whose `/{action}` would take theirs
     api.include_router(lineage_router)
     api.include_router(report_router)
     api.include_router(pages_router)

@@ -79,7 +79,7 @@ def calendar_feed(request: Request, reader: Annotated[Actor, Depends(feed_reader
     base_url = configured_base_url(request)
     for row in rows:
         calendar.add_component(deadline_event(row, base_url, stamp))
-    if not mine:  # meetings are nobody's assignment
+    if not mine and MEETINGS.may_read_some(reader):  # meetings are nobody's assignment
         meetings, _ = read_models.list_items(MEETINGS.collection, reader, {}, limit=MAX_MEETINGS)
         for meeting in meetings:
             calendar.add_component(meeting_event(meeting, base_url, stamp))

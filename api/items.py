@@ -30,10 +30,6 @@ IfMatch = Annotated[Optional[str], Header(alias="If-Match", max_length=50,
 
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
-# Per collection: the list filters beyond `state` (field names of the workflow).
-_FILTERS = {"mandates": ("assigned_to",), "tasks": ("assignee", "mandate_id"), "support-requests": ("party",),
-            "meetings": ()}
-
 
 def items_router(cls: type[WorkflowItem]) -> APIRouter:
     workflow = cls.workflow
@@ -125,7 +121,7 @@ def _filters_model(workflow: Workflow) -> type[BaseModel]:
         "limit": (limit_up_to(500), Field(50)),
         "offset": (Offset, Field(0)),
     }
-    for name in _FILTERS[workflow.collection]:
+    for name in workflow.filters:
         spec = workflow.field_by_name[name]
         kind = Literal[spec.choices] if spec.choices else Annotated[str, Field(max_length=spec.max_length)]
         fields[name] = (Optional[kind], Field(None))

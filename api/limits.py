@@ -9,7 +9,8 @@ write (POST, PUT, PATCH, DELETE) that has started runs to its end and answers wh
 503 tells the client that nothing happened and to send it again, which would record it twice; writes
 are bounded by the store's lock timeout instead. Long loops may call `check_deadline` to
 stop early once nobody waits for them. The body is read (at most `max_body_bytes`, declared or
-streamed) before a place is taken, so a slow upload holds no worker.
+streamed) before a place is taken, so a slow upload holds no worker. Routes that take files (`large_bodies`
+names them and their own limit) have their body spooled to a temporary file instead of memory.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import tempfile
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -79,9 +81,11 @@ def time_limit_problem(limits: RequestLimits):
 class RequestLimiter:
     """Pure ASGI middleware applying `RequestLimits` to every HTTP request."""
 
-    def __init__(self, app: ASGIApp, limits: RequestLimits) -> None:
+    def __init__(self, app: ASGIApp, limits: RequestLimits,
+                 large_bodies: Callable[[str, str], int | None] | None = None) -> None:
         self.app = app
         self.limits = limits
+        self.large_bodies = large_bodies  # (method, path) -> the body that route may take, or None: the usual limit
         self._places = asyncio.Semaphore(limits.in_flight)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,15 +93,28 @@ class RequestLimiter:
             await self.app(scope, receive, send)
             return
         deadline = time.monotonic() + self.limits.time_limit
+        large = self.large_bodies(scope["method"], scope["path"]) if self.large_bodies else None
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) if large else None
         try:
-            body = await self._read_body(scope, receive, deadline)
+            await self._limited(scope, receive, send, deadline, large, spool)
+        finally:
+            if spool is not None:
+                spool.close()
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, deadline: float, large: int | None,
+                       spool: Any) -> None:
+        limit = large or self.limits.max_body_bytes
+        try:
+            body = await (self._spool_body(scope, receive, deadline, large, spool) if large
+                          else self._read_body(scope, receive, deadline))
         except TimeoutError:
             await time_limit_problem(self.limits)(scope, receive, send)
             return
         if body is None:
             await self._refuse(413, "request-too-large", "Request too large",
-                               f"the body is larger than {self.limits.max_body_bytes} bytes", scope, receive, send)
+                               f"the body is larger than {limit} bytes", scope, receive, send)
             return
+        replay = body if large else _replaying(body, receive)
         try:
             if self._places.locked():  # else a place is free now: no timer needed (the common case)
                 async with asyncio.timeout(min(self.limits.queue_limit, max(0.0, deadline - time.monotonic()))):
@@ -109,10 +126,10 @@ class RequestLimiter:
                                "try again later", scope, receive, send, retry=True)
             return
         if scope["method"] in READS:
-            await self._run_within(deadline, scope, _replaying(body, receive), send)
+            await self._run_within(deadline, scope, replay, send)
             return
         try:  # a write: its answer must say whether it happened, so it is never cut off (see the docstring)
-            await self.app(scope, _replaying(body, receive), send)
+            await self.app(scope, replay, send)
         finally:
             self._places.release()
 
@@ -174,10 +191,58 @@ class RequestLimiter:
                     return None
         return messages
 
+    async def _spool_body(self, scope: Scope, receive: Receive, deadline: float, limit: int,
+                          spool: Any) -> Receive | None:
+        """As `_read_body` with `limit`, the body going to `spool` (memory, then a temporary file) rather than
+        memory alone; the `receive` that gives it again, or None if it is over the limit."""
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return None
+        size, more, last = 0, True, None
+        async with asyncio.timeout_at(asyncio.get_running_loop().time() + deadline - time.monotonic()):
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    last = message  # the client went away: the application hears it as it would have
+                    break
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return None
+                spool.write(chunk)
+                more = message.get("more_body", False)
+        spool.seek(0)
+        return _replaying_file(spool, last, receive)
+
     async def _refuse(self, status: int, slug: str, title: str, detail: str, scope: Scope, receive: Receive,
                       send: Send, *, retry: bool = False) -> None:
         headers = {"Retry-After": self.limits.retry_after} if retry else None
         await problem(status, slug, title, detail, headers=headers)(scope, receive, send)
+
+
+SPOOL_IN_MEMORY = 1 << 20  # a large body stays in memory up to this, then goes to a temporary file
+REPLAY_CHUNK = 64 * 1024
+
+
+def _replaying_file(spool: Any, last: Message | None, receive: Receive) -> Receive:
+    """A `receive` that gives a spooled body in chunks (then `last`, if the client went away), then what comes next."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done, last
+        if not done:
+            chunk = spool.read(REPLAY_CHUNK)
+            more = len(chunk) == REPLAY_CHUNK
+            done = not more
+            if done and last is not None:
+                return {"type": "http.request", "body": chunk, "more_body": True}
+            return {"type": "http.request", "body": chunk, "more_body": more}
+        if last is not None:
+            message, last = last, None
+            return message
+        return await receive()
+
+    return replay
 
 
 def _replaying(messages: list[Message], receive: Receive) -> Receive:

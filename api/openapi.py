@@ -70,7 +70,8 @@ def with_every_answer(document: dict[str, Any]) -> dict[str, Any]:
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
-            for status in statuses_of(method, operation, schemas):
+            declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
+            for status in sorted(set(statuses_of(method, operation, schemas)) | declared):
                 _document_problem(responses, status)
     for name in _FASTAPI_VALIDATION:  # FastAPI's own 422 shape, which we never answer
         if f'"#/components/schemas/{name}"' not in json.dumps(document.get("paths")):
@@ -105,7 +106,7 @@ def _document_problem(responses: dict[str, Any], status: int) -> None:
     declared = responses.get(str(status), {})
     description = declared.get("description")
     if not description or description == "Validation Error":  # FastAPI's default for 422
-        description = WHY[status]
+        description = WHY.get(status, "Error")
     responses[str(status)] = {
         "description": description,
         **({"headers": HEADERS[status]} if status in HEADERS else {}),

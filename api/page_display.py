@@ -12,18 +12,38 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.actor import Actor
-from domain.application import WORKFLOWS, SecretariatApplication
+from domain.application import SecretariatApplication
 from domain.errors import DomainError
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import RELATION_ROLE, Field, Workflow
 
-# Field values that name other items, shown as links to them.
-LINKED_FIELDS = {"mandate_id": "mandates", "tasks": "tasks"}
-LABELS = {"amount_eur": "Amount (EUR)", "mandate_id": "Mandate", "tasks": "Linked tasks"}
+LABELS = {"amount_eur": "Amount (EUR)"}
+
+
+def linked_fields() -> dict[str, str]:
+    """Field name -> the collection of the items its values name, from the workflows' links: a child's field
+    naming its parent (a task's `mandate_id`), and the parent's field listing its children (a mandate's `tasks`)."""
+    found = {}
+    for cls, link in WORKFLOW_ITEMS.links():
+        found[link.field] = link.collection
+        if link.kept_in:
+            found[link.kept_in] = cls.workflow.collection
+    return found
+
+
+def _link_labels() -> dict[str, str]:
+    """A link's field reads as the item it names ("Mandate"); a parent's list as "Linked tasks"."""
+    found = {}
+    for cls, link in WORKFLOW_ITEMS.links():
+        found[link.field] = WORKFLOW_ITEMS.workflows[link.collection].title
+        if link.kept_in:
+            found[link.kept_in] = f"Linked {cls.workflow.title.lower()}s"
+    return found
 
 
 def label_for(name: str) -> str:
-    return LABELS.get(name) or name.replace("_", " ").capitalize()
+    return LABELS.get(name) or _link_labels().get(name) or name.replace("_", " ").capitalize()
 
 
 def is_long_text(spec: Field) -> bool:
@@ -50,7 +70,8 @@ def state_kind(workflow: Workflow, state: str) -> str:
 
 def table_columns(workflow: Workflow) -> list[dict[str, str]]:
     """Short fields the item is created with: what tells items apart in a table."""
-    names = [n for n in workflow.creating_action.fields if n not in LINKED_FIELDS]
+    linked = linked_fields()
+    names = [n for n in workflow.creating_action.fields if n not in linked]
     short = [workflow.field_by_name[n] for n in names]
     return [{"name": f.name, "label": label_for(f.name)} for f in short
             if f.type is not list and (f.type is not str or f.choices or f.max_length <= 100)]
@@ -61,12 +82,13 @@ def field_rows(service: SecretariatApplication, actor: Actor, item: WorkflowItem
     workflow = item.workflow
     names = [f.name for f in workflow.fields] + [n for n in item.fields if n not in workflow.field_by_name]
     rows = []
+    linked = linked_fields()
     for name in names:
         spec = workflow.field_by_name.get(name)
         value = item.fields.get(name)
         if value in (None, "", [], {}) and name not in workflow.creating_action.fields:
             continue  # a field later actions fill in (a result, a report) shows once it is given
-        links = linked_items(service, actor, LINKED_FIELDS[name], value) if name in LINKED_FIELDS and value else None
+        links = linked_items(service, actor, linked[name], value) if name in linked and value else None
         rows.append({"name": name, "label": label_for(name), "value": value, "links": links,
                      "long": bool(spec and is_long_text(spec))})
     return sorted(rows, key=lambda row: row["long"])  # short fields side by side, then the texts
@@ -95,12 +117,12 @@ def creatable_from(actor: Actor, item: WorkflowItem) -> list[dict[str, str]]:
     if item.is_closed:
         return []
     links = []
-    for field_name, target in LINKED_FIELDS.items():
-        for workflow in WORKFLOWS.values():
-            if (target == item.workflow.collection and field_name in workflow.creating_action.fields
-                    and may_create(actor, workflow)):
-                links.append({"url": f"/ui/{workflow.collection}/new?{field_name}={item.id}",
-                              "label": f"New {workflow.title.lower()} for this {item.workflow.title.lower()}"})
+    for cls, link in WORKFLOW_ITEMS.links():
+        workflow = cls.workflow
+        if (link.collection == item.workflow.collection and link.field in workflow.creating_action.fields
+                and may_create(actor, workflow)):
+            links.append({"url": f"/ui/{workflow.collection}/new?{link.field}={item.id}",
+                          "label": f"New {workflow.title.lower()} for this {item.workflow.title.lower()}"})
     return links
 
 

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
-from api.page_display import LINKED_FIELDS, is_long_text, item_label, label_for
+from api.page_display import is_long_text, linked_fields, item_label, label_for
 from domain.actor import Actor
 from domain.errors import DomainError, ValidationFailed
 from domain.workflow import Action, Field, Workflow
@@ -51,8 +51,8 @@ def action_form(read_models: ReadModels, actor: Actor, workflow: Workflow, actio
     for name in action.fields:
         spec = workflow.field_by_name[name]
         kind, choices = _input_kind(spec), tuple((c, c) for c in spec.choices)
-        if name in LINKED_FIELDS and spec.type is str:
-            choices = _active_items(read_models, actor, LINKED_FIELDS[name])
+        if name in linked_fields() and spec.type is str:
+            choices = _active_items(read_models, actor, linked_fields()[name])
             kind = "select" if choices else kind
         help_text = " ".join(t for t in (spec.description and spec.description.rstrip(".") + ".",
                                          "Separate them with commas." if spec.type is list else "") if t)

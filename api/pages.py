@@ -20,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.deps import Service
+from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from api.page_display import (
     creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind, table_columns,
 )
@@ -34,11 +35,12 @@ from api.reading import ReadModelsDep
 from domain.actor import Actor
 from domain.application import WORKFLOWS, SecretariatApplication
 from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.lineage import LINEAGE_COLLECTIONS
 from domain.workflow import Action, Workflow
-from projections.queries import ReadModels
+from projections.queries import PROGRESS_KEY, ReadModels
 
 HERE = Path(__file__).parent
 STATIC_FILES = {p.name: p for p in (HERE / "static").iterdir() if p.is_file()}
@@ -51,7 +53,7 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Re
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=Environment(
-    loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(), undefined=StrictUndefined,
+    loader=FileSystemLoader([HERE / "templates", ATTACHMENT_TEMPLATES]), autoescape=select_autoescape(), undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True))
 templates.env.filters.update(show=shown_value, when=local_time, label=label_for)
 
@@ -144,8 +146,8 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
-                   mandates=[{**m, "state_kind": state_kind(WORKFLOWS["mandates"], m["state"])}
-                             for m in board["mandates"]])
+                   mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
+                                                            m["state"])} for m in board[PROGRESS_KEY]])
 
 
 @router.post("/ui/reminders/{reminder_id}/acknowledge", dependencies=CHECKED_POST)

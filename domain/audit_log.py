@@ -1,31 +1,31 @@
 """Who may read the global audit log, and which of its entries.
 
-The log holds every item's events, support requests included, and those are
-party-confidential. So reading it needs an audit-log role, and what it shows of
-support requests is what the support-request workflow's own read rules let the
-reader see: a role given the log but not support requests would see none of them,
-rather than all. Today both audit-log roles read every support request.
+The log holds every item's events, and those of a workflow a Party liaison reads (support
+requests, meetings: see `Workflow.party_scoped`) are confidential between Parties. So reading
+it needs an audit-log role, and what it shows of such a workflow is what that workflow's own
+read rules let the reader see: a role given the log but not the workflow would see none of
+its entries, rather than all. Today both audit-log roles read every item of every workflow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 from domain.actor import Actor
 from domain.errors import Forbidden
-from domain.support_request import WORKFLOW as SUPPORT_REQUESTS
+from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 
 AUDIT_LOG_READERS = ("auditor", "head")
-CONFIDENTIAL_KIND = SUPPORT_REQUESTS.name  # "support_request", the log's `kind` of such entries
 
 
 @dataclass(frozen=True)
 class AuditLogScope:
-    """What of the log an actor reads: everything but support requests, plus `support_requests` of them:
-    `{}` all, `{"party": "AL"}` that Party's only, None none."""
+    """What of the log an actor reads: everything, but of each confidential workflow (by the log's `kind`,
+    the workflow's name) only its scope: `{}` all, `{"party": "AL"}` that Party's only, None none."""
 
-    support_requests: dict[str, str] | None
+    confidential: Mapping[str, dict[str, str] | None] = field(default_factory=dict)
 
 
 def refuse_unless_auditing(actor: Actor, what: str = "reading the audit log") -> None:
@@ -34,7 +34,13 @@ def refuse_unless_auditing(actor: Actor, what: str = "reading the audit log") ->
         raise Forbidden(f"{what} needs one of: {', '.join(AUDIT_LOG_READERS)}")
 
 
-def audit_log_scope(actor: Actor, support_requests: Workflow = SUPPORT_REQUESTS) -> AuditLogScope:
+def confidential_workflows() -> list[Workflow]:
+    """The registered workflows whose items are confidential between Parties."""
+    return [cls.workflow for cls in WORKFLOW_ITEMS if cls.workflow.party_scoped]
+
+
+def audit_log_scope(actor: Actor, workflows: list[Workflow] | None = None) -> AuditLogScope:
     """The actor's scope of the audit log; Forbidden without an audit-log role."""
     refuse_unless_auditing(actor)
-    return AuditLogScope(support_requests.read_scope(actor))
+    chosen = confidential_workflows() if workflows is None else workflows
+    return AuditLogScope({w.name: w.read_scope(actor) for w in chosen})

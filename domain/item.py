@@ -15,10 +15,11 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.actor import SCHEDULER, Actor
+from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
 from domain.errors import Forbidden, InvalidTransition, NotFound
 from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
-from domain.workflow import Action, Workflow
+from domain.workflow import Action, Link, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
 # raise RuleBroken when the action must be refused.
@@ -26,8 +27,17 @@ Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 
 
 class WorkflowItem(Aggregate):
+    """An item of one workflow. A workflow module declares here, on its subclass, everything the rest of
+    the system needs to know of it (routes, views, pages, reminders and the audit log derive from these),
+    and domain/registry.py lists it: that is all adding a workflow takes."""
+
     workflow: ClassVar[Workflow]
     rules: ClassVar[dict[str, tuple[Rule, ...]]] = {}
+    snapshotting_interval: ClassVar[int] = 50
+    # Fields naming other items (see `Link`): checked on creation, and their items told of this one.
+    links: ClassVar[tuple[Link, ...]] = ()
+    # Fields that must name an existing user (a task's assignee).
+    user_fields: ClassVar[tuple[str, ...]] = ()
 
     class Event(Aggregate.Event):
         """Every event says who did it and, where given, why."""
@@ -69,20 +79,70 @@ class WorkflowItem(Aggregate):
                      "acknowledged_at": self.timestamp}
             item.fields["reminders"] = {**reminders, self.data["reminder_id"]: entry}
 
+    # A file attached to the item: its description (the bytes are kept outside the store, by digest).
+    # `fields["attachments"]` lists them in the order attached, so a read model's copy knows them too.
+    class AttachmentAdded(Event):
+        def apply(self, item: "WorkflowItem") -> None:
+            entry = {**self.data, "added_by": self.actor, "added_at": self.timestamp}
+            item.fields["attachments"] = [*item.fields.get("attachments", []), entry]
+
     def __init__(self) -> None:
         # State is assigned by the Created event's apply, so replay and creation agree.
         self.state: str
         self.fields: dict[str, Any]
 
+    # -- what a workflow declares (defaults: nothing of the kind) -----------
+
+    @classmethod
+    def id_for_new(cls, values: Mapping[str, Any]) -> UUID | None:
+        """The id a new item takes from its values (so the store itself refuses a duplicate); None: a fresh one."""
+        return None
+
+    @classmethod
+    def duplicate_message(cls, values: Mapping[str, Any]) -> str:
+        """What a creation is told (409) when `id_for_new` names an item that exists already."""
+        return f"a {cls.workflow.title.lower()} with these values already exists"
+
+    @classmethod
+    def derived_on_creation(cls, today: date, calendar: BusinessCalendar, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields fixed when the item is created, from the (checked) values, today and the working days."""
+        return {}
+
+    @classmethod
+    def derives_on_creation(cls) -> bool:
+        """Whether the workflow declares `derived_on_creation` (the application then fetches the calendar)."""
+        return cls.derived_on_creation.__func__ is not WorkflowItem.derived_on_creation.__func__
+
+    def child_created(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
+        """An item naming this one by `link` was created; saved with it, so a refusal here refuses both."""
+
+    def child_closed(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
+        """An item naming this one by `link` reached a final state; saved with it."""
+
+    def facets(self) -> dict[str, list[str]]:
+        """The values the item is listed and read-scoped by: each list filter's value (a list field gives
+        several) and its `party`. Lists filter on these; a Party liaison lists the items whose `party` is theirs."""
+        found: dict[str, list[str]] = {}
+        for name in (*self.workflow.filters, "party"):
+            value = self.fields.get(name)
+            values = value if isinstance(value, list) else [] if value is None or value == "" else [value]
+            if values:
+                found[name] = [_facet(v) for v in values]
+        return found
+
     # -- commands ---------------------------------------------------------
 
     @classmethod
     def start_new(cls, actor: Actor, values: Mapping[str, Any], *, now: datetime, reason: str | None = None,
-                  derived: Mapping[str, Any] | None = None, item_id: UUID | None = None) -> "WorkflowItem":
-        """Create the item by its workflow's creating action, after every check."""
+                  derived: Mapping[str, Any] | None = None, item_id: UUID | None = None,
+                  today: date | None = None, calendar: BusinessCalendar | None = None) -> "WorkflowItem":
+        """Create the item by its workflow's creating action, after every check; given the calendar, with what
+        `derived_on_creation` derives from the checked values."""
         action = cls.workflow.creating_action
         values = _given(values)
         cls._refuse_unless_allowed(action, actor, {"state": None, **values}, values, reason)
+        if calendar is not None:
+            derived = {**cls.derived_on_creation(today or now.date(), calendar, values), **(derived or {})}
         event_class = cls.event_class_for(action)
         return cls._create(event_class, id=item_id or uuid4(), timestamp=now, actor=actor.username,
                            reason=reason, data={**values, **(derived or {})})
@@ -161,6 +221,16 @@ class WorkflowItem(Aggregate):
                            data={"reminder_id": reminder})
         return True
 
+    def attach(self, attachment: Attachment, actor: Actor, *, now: datetime) -> bool:
+        """Record a file attached to the item; False (and no event) if a file with its digest already is."""
+        if not self.may_attach(actor):
+            raise Forbidden(f"attaching files to a {self.workflow.title.lower()} needs a role that may act on it")
+        if self.attachment(attachment.sha256) is not None:
+            return False
+        self.trigger_event(self.AttachmentAdded, timestamp=now, actor=actor.username, reason=None,
+                           data=attachment.as_data())
+        return True
+
     # -- queries ----------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
@@ -172,6 +242,19 @@ class WorkflowItem(Aggregate):
 
     def may_be_read_by(self, actor: Actor) -> bool:
         return self.workflow.may_read(actor, self.view())
+
+    def may_attach(self, actor: Actor) -> bool:
+        """Whoever reads the item and may take some action of its workflow on it (in any state): never an
+        auditor, who never changes items; a Party liaison on their own Party's request."""
+        item = self.view()
+        return self.may_be_read_by(actor) and any(a.permits(actor, item) for a in self.workflow.actions)
+
+    @property
+    def attachments(self) -> list[dict[str, Any]]:
+        return self.fields.get("attachments", [])
+
+    def attachment(self, sha256: str) -> dict[str, Any] | None:
+        return next((a for a in self.attachments if a["sha256"] == sha256), None)
 
     @property
     def is_closed(self) -> bool:
@@ -217,6 +300,10 @@ class WorkflowItem(Aggregate):
 def _given(values: Mapping[str, Any]) -> dict[str, Any]:
     """The values the caller actually gave: absent and null fields are left out."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _facet(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
 
 
 def deadline(kind: str, due: date | None, is_open: bool, addressed_to: list[str]) -> list[dict[str, Any]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from domain.actor import Actor
 from domain.item import WorkflowItem, deadline
 from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
-from domain.workflow import Action, Field, Workflow, check_rule
+from domain.workflow import Action, Field, Link, Workflow, check_rule
 
 STAFF = ("secretariat", "head")
 
@@ -19,6 +20,7 @@ WORKFLOW = Workflow(
     states=("adopted", "in_progress", "reported", "fulfilled", "withdrawn"),
     terminal=("fulfilled", "withdrawn"),
     readers=("secretariat", "head", "ewg", "auditor"),
+    filters=("assigned_to",),
     fields=(
         Field("reference", str, required=True, max_length=100, description="Unique, e.g. CoM-2015-05-05/1"),
         Field("title", str, required=True, max_length=300),
@@ -98,14 +100,25 @@ class Mandate(WorkflowItem):
         """Mandate ids derive from the unique reference, so the store itself refuses a duplicate."""
         return uuid5(NAMESPACE_URL, f"secretariat:mandate:{reference.strip()}")
 
-    def link_task(self, task_id: UUID, *, actor: str, now) -> None:
+    @classmethod
+    def id_for_new(cls, values: Mapping[str, Any]) -> UUID | None:
+        reference = values.get("reference")
+        return cls.id_for(reference) if isinstance(reference, str) and reference.strip() else None
+
+    @classmethod
+    def duplicate_message(cls, values: Mapping[str, Any]) -> str:
+        return f"a mandate with reference {values['reference']!r} already exists"
+
+    # Every child linked to a mandate is one of its tasks (a task's `mandate_id` link).
+    def child_created(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
         check_rule(not self.is_closed, f"mandate {self.fields['reference']} is {self.state}; "
                                        "tasks can only be linked to an active mandate")
-        self.trigger_event(self.TaskLinked, timestamp=now, actor=actor, reason=None, data={"task_id": str(task_id)})
+        self.trigger_event(self.TaskLinked, timestamp=now, actor=actor.username, reason=None,
+                           data={"task_id": str(child.id)})
 
-    def settle_task(self, task_id: UUID, outcome: str, *, actor: str, now) -> None:
-        self.trigger_event(self.TaskSettled, timestamp=now, actor=actor, reason=None,
-                           data={"task_id": str(task_id), "outcome": outcome})
+    def child_closed(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
+        self.trigger_event(self.TaskSettled, timestamp=now, actor=actor.username, reason=None,
+                           data={"task_id": str(child.id), "outcome": child.state})
 
     @property
     def linked_tasks(self) -> dict[str, str]:

@@ -34,6 +34,7 @@ WORKFLOW = Workflow(
     # A concluded meeting still takes its minutes, so only a cancelled one is final.
     terminal=("cancelled",),
     readers=("secretariat", "head", "ewg", "auditor", "participating_party"),
+    filters=("body",),
     fields=(
         Field("body", str, required=True, choices=BODIES,
               description="com: Committee of Ministers, ewg: Expert Working Group, partner, other"),
@@ -185,8 +186,7 @@ class Meeting(WorkflowItem):
 
     def facets(self) -> dict[str, list[str]]:
         """A Party liaison lists the meetings their Party takes part in."""
-        return {"body": [self.fields["body"]],
-                "party": [p for p in self.fields.get("participants") or [] if p in PARTIES]}
+        return {**super().facets(), "party": [p for p in self.fields.get("participants") or [] if p in PARTIES]}
 
     @property
     def conclusions(self) -> dict[str, dict[str, Any]]:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from domain.actor import PARTIES
+from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
 from domain.item import WorkflowItem, deadline
 from domain.workflow import Action, Field, Workflow, check_rule
@@ -30,6 +31,7 @@ WORKFLOW = Workflow(
     terminal=("rejected", "closed", "withdrawn"),
     # Support requests are party-confidential: the EWG does not read them.
     readers=("secretariat", "head", "auditor", "own_party"),
+    filters=("party",),
     fields=(
         Field("party", str, required=True, choices=PARTIES, description="The requesting Contracting Party"),
         Field("kind", str, required=True, choices=("financial", "logistical")),
@@ -98,6 +100,11 @@ class SupportRequest(WorkflowItem):
         "submit": (financial_request_names_an_amount,),
         "approve": (duplication_check_found_no_duplicate, no_operational_involvement),
     }
+
+    @classmethod
+    def derived_on_creation(cls, today: date, calendar: BusinessCalendar, values: Mapping[str, Any]) -> dict[str, Any]:
+        # Fixed at submission: closing or reopening a day later moves only later requests' deadlines.
+        return {"decision_due": calendar.add_working_days(today, DECISION_WORKING_DAYS)}
 
     class Submitted(WorkflowItem.Created):
         pass

@@ -6,7 +6,7 @@ from datetime import date
 
 from domain.item import WorkflowItem, deadline
 from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
-from domain.workflow import Action, Field, Workflow
+from domain.workflow import Action, Field, Link, Workflow
 
 STAFF = ("secretariat", "head")
 WORKING = ("open", "in_progress", "blocked", "in_review")
@@ -18,6 +18,7 @@ WORKFLOW = Workflow(
     states=("open", "in_progress", "blocked", "in_review", "done", "cancelled"),
     terminal=("done", "cancelled"),
     readers=("secretariat", "head", "ewg", "auditor", "assignee"),
+    filters=("assignee", "mandate_id"),
     fields=(
         Field("title", str, required=True, max_length=300, description="What is to be done"),
         Field("description", str, max_length=20000),
@@ -51,7 +52,10 @@ WORKFLOW = Workflow(
 class Task(WorkflowItem):
     workflow = WORKFLOW
     rules = {"create": (names_meeting_and_conclusion_together,)}
-    links = (MADE_AT_A_MEETING,)
+    # A mandate's progress counts its tasks by state; the mandate lists them in its `tasks` field. A task
+    # made from a meeting's conclusion names it too.
+    links = (Link("mandate_id", "mandates", progress="done", kept_in="tasks"), MADE_AT_A_MEETING)
+    user_fields = ("assignee",)
 
     class Created(WorkflowItem.Created):
         pass

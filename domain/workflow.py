@@ -30,6 +30,10 @@ RELATIONS: dict[str, Callable[[Actor, Mapping[str, Any]], bool]] = {
     "ewg_body": lambda actor, item: actor.has_role("ewg") and item.get("body") == "ewg",
 }
 
+# Relations that let a Party liaison read the items of their Party: a list shows them `{"party": X}`,
+# matched against the item's `party` facet (see `WorkflowItem.facets`).
+PARTY_RELATIONS = ("own_party", "participating_party")
+
 # Dates outside these are typing mistakes, and would overflow deadline arithmetic.
 EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
 
@@ -53,10 +57,19 @@ class Field:
 
 @dataclass(frozen=True)
 class Link:
-    """A field naming another item: its id, in `collection` (e.g. a task's `mandate_id`, in mandates)."""
+    """A field of an item that names another item: a task's `mandate_id` names a mandate.
 
-    field: str
-    collection: str
+    On creation the application loads the linked item (it must exist) and tells it of its new
+    child (`WorkflowItem.child_created`), and again when the child closes (`child_closed`).
+    """
+
+    field: str  # the child's field holding the parent's id
+    collection: str  # the parent's collection
+    # The child's state that counts as done in the parent's progress (a mandate's tasks by state);
+    # None: the parent keeps no progress of these children.
+    progress: str | None = None
+    # The parent's field that lists these children (id -> their outcome), shown as links; None if none.
+    kept_in: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ class Workflow:
     fields: tuple[Field, ...]
     actions: tuple[Action, ...]
     readers: tuple[str, ...]  # roles or RELATIONS that may read an item
+    filters: tuple[str, ...] = ()  # fields a list may be filtered by, beyond `state`
     by_name: dict[str, Action] = field(init=False, repr=False, compare=False)
     field_by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
 
@@ -107,6 +121,11 @@ class Workflow:
         object.__setattr__(self, "by_name", {a.name: a for a in self.actions})
         object.__setattr__(self, "field_by_name", {f.name: f for f in self.fields})
         self._check_consistency()
+
+    @property
+    def party_scoped(self) -> bool:
+        """Whether a Party liaison reads some of its items: then they are confidential between Parties."""
+        return any(g in PARTY_RELATIONS for g in self.readers)
 
     @property
     def creating_action(self) -> Action:
@@ -139,8 +158,7 @@ class Workflow:
         """
         if any(g in ROLES and actor.has_role(g) for g in self.readers):
             return {}
-        party_scoped = {"own_party", "participating_party"} & set(self.readers)
-        if party_scoped and actor.has_role("party") and actor.party:
+        if any(g in PARTY_RELATIONS for g in self.readers) and actor.has_role("party") and actor.party:
             return {"party": actor.party}
         return None
 
@@ -225,6 +243,7 @@ class Workflow:
             assert all(g in ROLES or g in RELATIONS for g in a.who), (a.name, a.who)
             assert a.event, f"{self.name}.{a.name} names no event"
         assert all(g in ROLES or g in RELATIONS for g in self.readers), self.readers
+        assert set(self.filters) <= set(self.field_by_name), (self.name, self.filters)
 
     def as_document(self) -> dict[str, Any]:
         """The workflow as data, for `/workflows`."""

@@ -12,14 +12,16 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Engine, and_, false, or_, select
+from sqlalchemy import Connection, Engine, and_, select
 
 from domain.actor import Actor
-from domain.application import AGGREGATES
+from domain.registry import WORKFLOW_ITEMS
 from projections.history_tables import (DURATIONS, ITEMS, MANDATE_TASKS, OPEN, closed_held_at, counters,
                                         deadlines, held_at, mandates, micros, timeline)
-from projections.queries import (DASHBOARD_DEADLINES, deadline_document, progress_summary, read_scopes,
-                                 time_in_state_of)
+from projections.queries import (DASHBOARD_DEADLINES, PROGRESS_KEY, active_states, deadline_document,
+                                 progress_summary, read_scopes, scoped_deadlines, time_in_state_of)
+
+AGGREGATES = WORKFLOW_ITEMS.collections
 
 HORIZON_DAYS = 14  # as the live dashboard's
 
@@ -41,10 +43,11 @@ def dashboard_as_of(engine: Engine, actor: Actor, instant: datetime, tz: tzinfo)
         durations = sorted(row for row in _counters(conn, DURATIONS, position) if row[0] in full)
         overdue = _deadlines(conn, position, scopes, None, today)
         upcoming = _deadlines(conn, position, scopes, today, _day_after(today, HORIZON_DAYS + 1))
-        active = _active_mandates(conn, position) if "mandates" in full else []
+        parents = WORKFLOW_ITEMS.progress_collection()
+        active = _active_mandates(conn, position, parents) if parents in full else []
     return {"counts": counts, "time_in_state": time_in_state_of(durations),
             "overdue": [deadline_document(d) for d in overdue], "upcoming": [deadline_document(d) for d in upcoming],
-            "mandates": active, "as_of": instant}
+            PROGRESS_KEY: active, "as_of": instant}
 
 
 def replay_stop(conn: Connection, instant: datetime) -> int:
@@ -83,16 +86,18 @@ def _deadlines(conn: Connection, position: int, scopes: Mapping[str, Mapping[str
 
 
 def _scoped(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
-    """Deadlines of the collections the scopes let through (a liaison: their Party's), as the live dashboard."""
-    return or_(false(), *(and_(deadlines.c.collection == collection, *(deadlines.c[k] == v for k, v in scope.items()))
-                          for collection, scope in scopes.items() if scope is not None))
+    """Deadlines of the collections the scopes let through (a liaison: their Party's), as the live dashboard.
+
+    A scope on a value the history keeps no column for (a meeting's participants) is read from the
+    facets as they are now: who takes part is not kept through time."""
+    return scoped_deadlines(deadlines, scopes)
 
 
-def _active_mandates(conn: Connection, position: int) -> list[dict[str, Any]]:
-    workflow = AGGREGATES["mandates"].workflow
+def _active_mandates(conn: Connection, position: int, parents: str) -> list[dict[str, Any]]:
+    """The active progress-keeping items (mandates) at `position`, each with its children's progress."""
     m = mandates.c
     rows = conn.execute(select(m.id, m.state, m.reference).where(
-        held_at(position), m.state.in_([s for s in workflow.states if s not in workflow.terminal]))
+        held_at(position), m.state.in_(active_states(AGGREGATES[parents])))
         .order_by(m.created_position.desc())).all()
     progress: dict[str, dict[str, int]] = defaultdict(dict)
     wanted = {row.id for row in rows}

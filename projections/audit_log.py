@@ -4,8 +4,8 @@
 by `after` (the last position seen) is stable while new events arrive: they only ever
 come after every row already there.
 
-What goes in: every event of mandates, tasks and support requests (kind from the
-workflow: `mandate`, `task`, `support_request`), of users (`user`: registration, role
+What goes in: every event of every registered workflow's items (kind from the workflow's
+name: `mandate`, `task`, `support_request`, ...), of users (`user`: registration, role
 grants and revocations, e-mail and password changes) and of the closures calendar
 (`calendar`). A password hash never does: any `password_hash` attribute is dropped, so
 `User.PasswordChanged` is recorded with data `{}` and `User.Registered` without it.
@@ -14,9 +14,10 @@ and their events carry the request's fingerprint. Any other aggregate's events g
 under the snake-case name of its class.
 
 `data` is the event's data in the event store's own transcoding (dates, decimals), so it
-decodes back to the values the event carried. `party` is the requesting Party of a
-support request's every event (from its Submitted event), so confidentiality is a
-column filter.
+decodes back to the values the event carried. `party` is, on every event of a workflow
+confidential between Parties (`Workflow.party_scoped`: support requests), the `party` its
+creating event gave (a support request's requesting Party), so confidentiality is a column
+filter; a confidential workflow without a single `party` shows a Party-scoped reader none.
 """
 
 from __future__ import annotations
@@ -33,12 +34,12 @@ from eventsourcing.persistence import Transcoder
 from sqlalchemy import (BigInteger, Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
                         or_, select)
 
-from domain.application import AGGREGATES
-from domain.audit_log import CONFIDENTIAL_KIND, AuditLogScope
+from domain.audit_log import AuditLogScope, confidential_workflows
 from domain.closures import Closures
 from domain.errors import ValidationFailed
 from domain.idempotency import IdempotencyRecord
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
 from domain.user import User
 from projections.database import as_utc
 from projections.runner import copies_beside
@@ -70,11 +71,7 @@ audit_events = Table(
 _ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "reason"})
 _SECRET = frozenset({"password_hash"})
 _LEFT_OUT = (IdempotencyRecord,)
-_KINDS: dict[str, tuple[str, str | None]] = {
-    **{cls.__name__: (cls.workflow.name, collection) for collection, cls in AGGREGATES.items()},
-    User.__name__: ("user", None),
-    Closures.__name__: ("calendar", None),
-}
+_OTHER_KINDS: dict[str, tuple[str, str | None]] = {User.__name__: ("user", None), Closures.__name__: ("calendar", None)}
 _LEFT_OUT_NAMES = frozenset(cls.__name__ for cls in _LEFT_OUT)
 
 
@@ -83,7 +80,18 @@ def kind_of(event: Any) -> tuple[str, str | None] | None:
     owner = type(event).__qualname__.split(".")[0]
     if owner in _LEFT_OUT_NAMES:
         return None
-    return _KINDS.get(owner) or (re.sub(r"(?<!^)(?=[A-Z])", "_", owner).lower(), None)
+    kinds = _kinds(tuple(WORKFLOW_ITEMS))
+    return kinds.get(owner) or (re.sub(r"(?<!^)(?=[A-Z])", "_", owner).lower(), None)
+
+
+@functools.lru_cache(maxsize=8)
+def _kinds(classes: tuple[type[WorkflowItem], ...]) -> dict[str, tuple[str, str | None]]:
+    """Class name -> (kind, collection), for the workflows registered (looked up per event: kept per registry)."""
+    return {**{cls.__name__: (cls.workflow.name, cls.workflow.collection) for cls in classes}, **_OTHER_KINDS}
+
+
+def _confidential_kinds() -> frozenset[str]:
+    return frozenset(w.name for w in confidential_workflows())
 
 
 def data_of(event: Any) -> dict[str, Any]:
@@ -111,6 +119,7 @@ class AuditLogProjection:
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         rows = []
+        confidential = _confidential_kinds()
         for position, event in batch:
             kind = kind_of(event)
             if kind is None:
@@ -121,22 +130,23 @@ class AuditLogProjection:
                          "type": type(event).__qualname__, "name": type(event).__name__, "at": event.timestamp,
                          "actor": getattr(event, "actor", None), "reason": reason,
                          "data": self.transcoder.encode(data_of(event)).decode(), "party": None})
-            if kind[0] == CONFIDENTIAL_KIND and isinstance(event, Aggregate.Created):
-                rows[-1]["party"] = event.data.get("party")
-        self._fill_in_parties(conn, rows)
+            if kind[0] in confidential and isinstance(event, Aggregate.Created):
+                party = event.data.get("party")
+                rows[-1]["party"] = party if isinstance(party, str) else None
+        self._fill_in_parties(conn, rows, confidential)
         if rows:
             conn.execute(self._events.insert(), rows)
 
-    def _fill_in_parties(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        """A support request's later events take its Party from its first: in this batch, or already a row."""
-        parties = {r["item_id"]: r["party"] for r in rows if r["kind"] == CONFIDENTIAL_KIND and r["version"] == 1}
-        missing = {r["item_id"] for r in rows if r["kind"] == CONFIDENTIAL_KIND and r["item_id"] not in parties}
+    def _fill_in_parties(self, conn: Connection, rows: list[dict[str, Any]], confidential: frozenset[str]) -> None:
+        """A confidential item's later events take its Party from its first: in this batch, or already a row."""
+        parties = {r["item_id"]: r["party"] for r in rows if r["kind"] in confidential and r["version"] == 1}
+        missing = {r["item_id"] for r in rows if r["kind"] in confidential and r["item_id"] not in parties}
         if missing:
             table = self._events
             parties.update(conn.execute(select(table.c.item_id, table.c.party).where(
                 table.c.item_id.in_(missing), table.c.version == 1)).all())
         for row in rows:
-            if row["kind"] == CONFIDENTIAL_KIND:
+            if row["kind"] in confidential:
                 row["party"] = parties.get(row["item_id"])
 
 
@@ -199,12 +209,12 @@ def read_audit_events(conn: Connection, transcoder: Transcoder, scope: AuditLogS
         where.append(table.c.at >= _utc(wanted.since))
     if wanted.until is not None:
         where.append(table.c.at < _utc(wanted.until))
-    confidential = scope.support_requests
-    if confidential is None:
-        where.append(table.c.kind != CONFIDENTIAL_KIND)
-    elif confidential:
-        where.append(or_(table.c.kind != CONFIDENTIAL_KIND,
-                         and_(*(table.c[column] == value for column, value in confidential.items()))))
+    for kind, confidential in scope.confidential.items():
+        if confidential is None:
+            where.append(table.c.kind != kind)
+        elif confidential:
+            where.append(or_(table.c.kind != kind,
+                             and_(*(table.c[column] == value for column, value in confidential.items()))))
     rows = conn.execute(select(table).where(*where).order_by(table.c.position).limit(wanted.limit + 1)).all()
     more = len(rows) > wanted.limit
     rows = rows[:wanted.limit]
@@ -224,11 +234,15 @@ def _utc(instant: datetime) -> datetime:
 
 
 
-@functools.cache
 def known_types() -> frozenset[str]:
     """The qualnames of every event class the log can hold, for checking a `type` filter."""
+    return _known_types(tuple(WORKFLOW_ITEMS))
+
+
+@functools.lru_cache(maxsize=8)
+def _known_types(classes: tuple[type[WorkflowItem], ...]) -> frozenset[str]:
     found = set()
-    for owner in (*AGGREGATES.values(), User, Closures):
+    for owner in (*classes, User, Closures):
         for attribute in dir(owner):
             value = getattr(owner, attribute)
             if (isinstance(value, type) and issubclass(value, Aggregate.Event) and value.__name__ != "Event"

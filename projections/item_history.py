@@ -29,6 +29,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import Column, Connection, Table, bindparam, func, select, tuple_
 
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
 from projections.history_tables import (DEADLINES, DURATIONS, ITEMS, MANDATE_TASKS, MANDATES, OPEN, TABLES,
                                         micros, span_of)
 
@@ -37,14 +38,15 @@ def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:
     """What the history keeps of an item: its counters' keys, its mandate row and its open deadlines."""
     fields, collection = item.fields, item.workflow.collection
     keyed: list[tuple[str, tuple, tuple | None]] = []  # (which table, the row's key, its values)
-    if collection == "mandates":
+    if collection == WORKFLOW_ITEMS.progress_collection():
         keyed.append((MANDATES, (key,), (item.state, fields.get("reference"), created_position)))
     title, assignee, party = item.title, fields.get("assignee"), fields.get("party")
     keyed += [(DEADLINES, (key, d["kind"]), (collection, d["due"], title, assignee, party))
               for d in item.own_deadlines() if d["open"]]
     counted = [(ITEMS, collection, item.state, 0)]
-    if collection == "tasks" and fields.get("mandate_id"):
-        counted.append((MANDATE_TASKS, fields["mandate_id"], item.state, 0))
+    parent = WORKFLOW_ITEMS.progress_parent(item)
+    if parent:
+        counted.append((MANDATE_TASKS, parent, item.state, 0))
     return tuple(counted), tuple(keyed)
 
 

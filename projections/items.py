@@ -1,8 +1,10 @@
 """The items view: every workflow item's current state, its state counts, open deadlines and time in states.
 
 One projection keeps these tables because all are functions of an item's state as events
-change it, computed in one pass: `view_items` (lists and filters), `view_item_counts`
-(dashboard counters), `view_mandate_tasks` (each mandate's tasks by state: its progress),
+change it, computed in one pass: `view_items` (lists and filters), `view_item_facets` (the
+values each item is listed and read-scoped by, one row per value: `WorkflowItem.facets`),
+`view_item_counts` (dashboard counters), `view_mandate_tasks` (each progress-keeping parent's
+children by state, from the `Link` that declares `progress`: a mandate's tasks),
 `view_deadlines` (what is due when; the scheduler reads it) and `view_state_durations` (how
 long items stayed in each state). Events are applied with the domain's own `apply`, onto the
 item restored from its row, so the view can never disagree with a replayed aggregate. The same
@@ -26,8 +28,8 @@ from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from domain.application import AGGREGATES
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import next_rung_day
 from projections import history_tables
 from projections.database import as_utc
@@ -60,6 +62,19 @@ items = Table(
     Index("ix_view_items_party", "collection", "party", "created_position"),
     Index("ix_view_items_mandate", "mandate_id", "state"),
 )
+
+# The values an item is listed by, for filters on fields without a column of their own and for fields
+# with several values (a meeting's participants are each a `party`): one row per (item, name, value).
+item_facets = Table(
+    "view_item_facets", metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value", String(300), primary_key=True),
+    Column("collection", String(32), nullable=False),
+    Column("created_position", BigInteger, nullable=False),
+    Index("ix_view_item_facets_lookup", "collection", "name", "value", "created_position"),
+)
+FACET_LENGTH = 300  # longer values are cut: a filter on such a value finds nothing, rather than failing
 
 # Kept as counts, like view_item_counts, so a mandate's progress costs one short read
 # however many tasks it has.
@@ -117,21 +132,25 @@ def bucket_seconds(bucket: int) -> float:
     return 2 ** ((bucket + 0.5) / BUCKETS_PER_DOUBLING)
 
 
+# Filters with a column of their own in view_items (fast, as the lists were before facets), used for a
+# workflow whose field of that name holds one value; any other filter reads view_item_facets.
 FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
+OWN_TABLES = 6  # the tables before the history's
 
 
 class ItemsProjection:
     name = "items"
-    version = 5
+    version = 6
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
-                                                                              deadlines, state_durations,
+                                                                              deadlines, state_durations, item_facets,
                                                                               *history_tables.TABLES),
                  *, gather: bool = False) -> None:
         self.transcoder = transcoder
         self.tables = tables
-        self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations = tables[:5]
-        self.history = ItemHistory(tables[5:], gather=gather)
+        (self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations,
+         self._facets) = tables[:OWN_TABLES]
+        self.history = ItemHistory(tables[OWN_TABLES:], gather=gather)
         # While gathering, batches are applied in memory only and `flush` writes each row once.
         self._gathered: dict[str, _Known] | None = {} if gather else None
         self._gathered_durations: Counter[tuple[str, str, int]] = Counter()
@@ -153,7 +172,7 @@ class ItemsProjection:
         gathered = self._gathered or {}
         chunk = {key: gathered.pop(key) for key in list(islice(gathered, rows or FLUSH_ROWS))}
         if chunk:
-            self._write(conn, chunk, {}, self._gathered_durations)
+            self._write(conn, chunk, {}, self._gathered_durations, {})
             self._gathered_durations = Counter()  # written with the first chunk
         if gathered:
             return True
@@ -177,8 +196,9 @@ class ItemsProjection:
         only_new = all(isinstance(e, WorkflowItem.Created) for _, e, _ in relevant)
         current = {} if only_new else self._load(conn, {key for _, _, key in relevant})
         before = {key: _counted(known.item) for key, known in current.items()}
+        facets_before = {key: _facet_rows(known) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
-        self._write(conn, self._apply(relevant, current, durations, changes), before, durations)
+        self._write(conn, self._apply(relevant, current, durations, changes), before, durations, facets_before)
         self.history.record(conn, batch, changes)
 
     @staticmethod
@@ -209,10 +229,11 @@ class ItemsProjection:
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
-               durations: Counter[tuple[str, str, int]]) -> None:
+               durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[dict[str, Any]]]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
         upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [self._row(known) for known in touched.values()])
+        self._write_facets(conn, touched, facets_before)
         after = {key: _counted(known.item) for key, known in touched.items()}
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
         self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
@@ -256,6 +277,22 @@ class ItemsProjection:
             # No zero rows, so the table is the same however the log was cut into batches.
             conn.execute(delete(table).where(table.c.n == 0))
 
+    def _write_facets(self, conn: Connection, touched: dict[str, "_Known"],
+                      facets_before: dict[str, list[dict[str, Any]]]) -> None:
+        """Replace the facet rows of the touched items whose facets changed (most events change none)."""
+        table, stale, rows = self._facets, [], []
+        for key, known in touched.items():
+            now, was = _facet_rows(known), facets_before.get(key)
+            if was == now:
+                continue
+            if was:
+                stale.append(key)
+            rows += now
+        if stale:
+            conn.execute(delete(table).where(table.c.item_id.in_(stale)))
+        if rows:
+            conn.execute(table.insert(), rows)
+
     def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
         """Replace the touched items' deadline rows; items new in this batch have none to delete."""
         table = self._deadlines
@@ -276,14 +313,21 @@ class ItemsProjection:
 
 
 def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
-    """What the counters count an item by: its collection, its state, and a task's mandate."""
-    mandate_id = item.fields.get("mandate_id") if item.workflow.collection == "tasks" else None
-    return item.workflow.collection, item.state, mandate_id
+    """What the counters count an item by: its collection, its state, and the parent whose progress it counts
+    in (a task's mandate)."""
+    return item.workflow.collection, item.state, WORKFLOW_ITEMS.progress_parent(item)
+
+
+def _facet_rows(known: "_Known") -> list[dict[str, Any]]:
+    item = known.item
+    return [{"item_id": known.key, "name": name, "value": value,
+             "collection": item.workflow.collection, "created_position": known.created_position}
+            for name, values in sorted(item.facets().items()) for value in sorted({v[:FACET_LENGTH] for v in values})]
 
 
 def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     """The item as its row keeps it."""
-    cls = AGGREGATES[row.collection]
+    cls = WORKFLOW_ITEMS.by_collection(row.collection)
     return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
                        transcoder.decode(row.fields.encode()))
 

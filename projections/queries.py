@@ -11,13 +11,16 @@ from eventsourcing.persistence import Transcoder
 from sqlalchemy import Connection, Engine, and_, false, func, or_, select
 
 from domain.actor import Actor
-from domain.application import AGGREGATES
 from domain.audit_log import audit_log_scope
 from domain.errors import Forbidden
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
+from domain.workflow import Workflow
 from projections.database import as_utc
-from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, items, mandate_tasks,
-                               restore, state_durations)
+from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, item_facets, items,
+                               mandate_tasks, restore, state_durations)
+
+AGGREGATES = WORKFLOW_ITEMS.collections
 from projections.audit_log import audit_filter, read_audit_events
 from projections.reminders import addressees, reminders
 
@@ -147,22 +150,22 @@ class ReadModels:
         read from the same snapshot of the view.
         """
         scopes = read_scopes(actor)
-        mandate_workflow = AGGREGATES["mandates"].workflow
-        active_states = [s for s in mandate_workflow.states if s not in mandate_workflow.terminal]
+        # The items keeping progress of their children (mandates, of their tasks), by the progress link.
+        parents = WORKFLOW_ITEMS.progress_collection()
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":  # SQLite's transaction is one snapshot already
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            counts = {c: n for c, n in _counts(conn).items() if scopes[c] == {}}
-            active = and_(items.c.collection == "mandates", items.c.state.in_(active_states))
+            counts = {c: n for c, n in _counts(conn).items() if scopes.get(c) == {}}
             mandates, progress = [], defaultdict(dict)
-            if scopes["mandates"] == {}:
+            if parents is not None and scopes[parents] == {}:
+                active = and_(items.c.collection == parents, items.c.state.in_(active_states(AGGREGATES[parents])))
                 mandates = conn.execute(select(items.c.id, items.c.state, items.c.reference).where(active)
                                         .order_by(items.c.created_position.desc())).all()
                 # Joined rather than an IN list of every active mandate's id.
                 for mandate_id, state, n in conn.execute(select(mandate_tasks).join(
                         items, items.c.id == mandate_tasks.c.mandate_id).where(active)):
                     progress[mandate_id][state] = n
-            time_in_state = {c: states for c, states in _time_in_state(conn).items() if scopes[c] == {}}
+            time_in_state = {c: states for c, states in _time_in_state(conn).items() if scopes.get(c) == {}}
             overdue = _open_deadlines(conn, today, None, scopes, DASHBOARD_DEADLINES)
             upcoming = _open_deadlines(conn, today + timedelta(days=horizon_days + 1), today, scopes,
                                        DASHBOARD_DEADLINES)
@@ -171,12 +174,19 @@ class ReadModels:
             "time_in_state": time_in_state,
             "overdue": [deadline_document(d) for d in overdue],
             "upcoming": [deadline_document(d) for d in upcoming],
-            "mandates": [{"id": m.id, "reference": m.reference, "state": m.state,
-                          **progress_summary(progress.get(m.id, {}))} for m in mandates],
+            PROGRESS_KEY: [{"id": m.id, "reference": m.reference, "state": m.state,
+                            **progress_summary(progress.get(m.id, {}))} for m in mandates],
         }
 
 
 DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
+# The dashboard's list of active progress-keeping items (mandates) is named so in API.md, whichever
+# collection keeps progress: an HTTP name is a contract.
+PROGRESS_KEY = "mandates"
+
+
+def active_states(cls: type[WorkflowItem]) -> list[str]:
+    return [s for s in cls.workflow.states if s not in cls.workflow.terminal]
 
 
 def read_scopes(actor: Actor) -> dict[str, dict[str, str] | None]:
@@ -192,8 +202,20 @@ def _readable(collection: str, actor: Actor, filters: Mapping[str, Any]) -> Any:
         raise Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
     if any(name in filters and filters[name] != value for name, value in scope.items()):
         return None
-    return and_(items.c.collection == collection, *(items.c[name] == value for name, value in
-                                                     {**filters, **scope}.items() if name in FILTER_COLUMNS))
+    return and_(items.c.collection == collection,
+                *(matching(workflow, items, items.c.id, name, value) for name, value in {**filters, **scope}.items()))
+
+
+def matching(workflow: Workflow, table: Any, id_column: Any, name: str, value: Any) -> Any:
+    """The condition that an item of the workflow (its id in `id_column`) has `value` for `name`: from the
+    table's own column where the workflow's field of that name holds one value (fast, and as before facets),
+    else from view_item_facets (a field with several values, or one without a column)."""
+    spec = workflow.field_by_name.get(name)
+    if name == "state" or (name in FILTER_COLUMNS and name in table.c and spec is not None and spec.type is not list):
+        return table.c[name] == value
+    f = item_facets.c
+    return id_column.in_(select(f.item_id).where(f.collection == workflow.collection, f.name == name,
+                                                 f.value == str(value)))
 
 
 def _counts(conn: Connection) -> dict[str, dict[str, int]]:
@@ -262,15 +284,24 @@ def _open_deadlines(conn: Connection, due_before: date | None, due_from: date | 
 
 def _deadlines_in(scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
     """The condition for deadlines the scopes let through; a collection scoped None lets none through."""
+    return scoped_deadlines(deadlines, scopes)
+
+
+def scoped_deadlines(table: Any, scopes: Mapping[str, Mapping[str, str] | None]) -> Any:
+    """Rows of a deadlines table (live or history) of the collections the scopes let through (a liaison:
+    their Party's)."""
     return or_(false(), *(
-        and_(deadlines.c.collection == collection, *(deadlines.c[k] == v for k, v in scope.items()))
-        for collection, scope in scopes.items() if scope is not None))
+        and_(table.c.collection == collection,
+             *(matching(AGGREGATES[collection].workflow, table, table.c.item_id, k, v) for k, v in scope.items()))
+        for collection, scope in scopes.items() if scope is not None and collection in AGGREGATES))
 
 
 def progress_summary(tasks_by_state: Mapping[str, int]) -> dict[str, Any]:
-    """`{"tasks": {...}, "open": N, "done": N, "percent_done": X}`; cancelled tasks count as neither."""
-    terminal = AGGREGATES["tasks"].workflow.terminal
-    done = tasks_by_state.get("done", 0)
+    """`{"tasks": {...}, "open": N, "done": N, "percent_done": X}`: the children counted by the progress link
+    (a mandate's tasks); children closed otherwise than done (cancelled tasks) count as neither."""
+    found = WORKFLOW_ITEMS.progress_link()
+    terminal = found[0].workflow.terminal if found else ()
+    done = tasks_by_state.get(found[1].progress, 0) if found else 0
     open_ = sum(n for state, n in tasks_by_state.items() if state not in terminal)
     counted = done + open_
     return {"tasks": dict(tasks_by_state), "open": open_, "done": done,

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, Index, MetaData, String, Table, Text, update
 
-from domain.application import AGGREGATES
+from domain.registry import WORKFLOW_ITEMS
 from domain.item import WorkflowItem
 from projections.runner import copies_beside
 
@@ -82,9 +82,7 @@ class RemindersProjection:
             conn.execute(self._addressees.insert(), inbox)
 
 
-_COLLECTION_OF_CLASS = {cls.__name__: collection for collection, cls in AGGREGATES.items()}
-
-
 def collection_of(event: WorkflowItem.Event) -> str:
     """The collection of the item an event belongs to, from the event's class (e.g. `Task.ReminderRaised`)."""
-    return _COLLECTION_OF_CLASS[type(event).__qualname__.split(".")[0]]
+    owner = type(event).__qualname__.split(".")[0]
+    return next(cls.workflow.collection for cls in WORKFLOW_ITEMS if cls.__name__ == owner)

@@ -24,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from domain.registry import WORKFLOW_ITEMS
+
 RUNG_WORDS = {"upcoming": "Coming up", "due_soon": "Due tomorrow", "overdue": "Overdue",
               "escalated": "Escalated: still overdue"}
 SEND_TIMEOUT_SECONDS = 10.0  # well inside the worker's lease, so a slow receiver cannot outlive our claim
@@ -163,8 +165,8 @@ def one_line(text: str) -> str:
 
 
 def _collection(reminder: dict[str, Any]) -> str:
-    return {"tasks": "Task", "mandates": "Mandate", "support-requests": "Support request"}.get(
-        reminder["collection"], reminder["collection"])
+    workflows = WORKFLOW_ITEMS.workflows
+    return workflows[reminder["collection"]].title if reminder["collection"] in workflows else reminder["collection"]
 
 
 def _deadline(reminder: dict[str, Any]) -> str:

@@ -39,7 +39,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from domain.actor import Actor
-from domain.application import AGGREGATES
+from domain.registry import WORKFLOW_ITEMS
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.item import WorkflowItem
 from projections.database import as_utc
@@ -105,8 +105,7 @@ def delivery_scope(actor: Actor, *, retry: bool = False) -> DeliveryScope:
     if not any(actor.has_role(role) for role in roles):
         raise Forbidden(f"{'retrying a delivery' if retry else 'reading deliveries'} needs one of: "
                         f"{', '.join(roles)}")
-    return DeliveryScope(tuple(collection for collection, cls in AGGREGATES.items()
-                               if cls.workflow.read_scope(actor) == {}))
+    return DeliveryScope(tuple(cls.workflow.collection for cls in WORKFLOW_ITEMS if cls.workflow.read_scope(actor) == {}))
 
 
 def delivery_id(reminder_id: str, channel: str) -> str:

@@ -24,6 +24,11 @@ checkpoint.json
     `export` member: `{"format": "secretariat-audit-export/2", "events": <lines>, "filter": {"item",
     "since", "until"} (null when not filtered), "events_sha256", "chain_sha256"}`: the SHA-256 of
     the two files as they are in the zip, so the signature covers every byte of them.
+attachments.jsonl
+    The manifest of the files attached to items by the events included, in log order:
+    `{"position", "item_id", "topic", "sha256", "name", "media_type", "size"}`, each from its
+    `AttachmentAdded` event (whose `state` carries the same digest); the checkpoint's export member
+    signs its SHA-256 (`attachments_sha256`) and its line count (`attachments`). The bytes stay in the store.
 public_key.pem
     The public key that signed the checkpoint.
 README.md
@@ -36,7 +41,8 @@ redacted line's `payload_sha256` and `time`: a line with both or neither is refu
 follows the one before it in the chain (seq + 1) has that entry's hash as `previous` and the first
 entry has 64 zeros, each event matches the filter (by its time, from `state` or a redacted line's
 `time`), and an entry numbered as the head is the signed head; then the line count and both files' SHA-256 against the signed ones. A full export (no filter)
-must also hold every entry from the first to the signed head, with no gap.
+must also hold every entry from the first to the signed head, with no gap. When the checkpoint signs an
+attachments manifest (`attachments_sha256`), attachments.jsonl must be that file.
 """
 
 from __future__ import annotations
@@ -59,6 +65,8 @@ from secretariat.audit_signing import KeyProblem, checkpoint_problem, public_raw
 BUNDLE_FORMAT = "secretariat-audit-export/2"  # /1 hashed the payload itself into the chain
 EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY, README = ("events.jsonl", "chain.jsonl", "checkpoint.json", "public_key.pem",
                                                  "README.md")
+ATTACHMENTS = "attachments.jsonl"
+ATTACHMENT_ADDED = ".AttachmentAdded"  # the end of the topic of every item's AttachmentAdded event
 _HEX = re.compile("[0-9a-f]{64}")
 _decode = json.JSONDecoder().decode
 _string = json.encoder.encode_basestring  # a JSON string, non-ASCII as itself
@@ -84,6 +92,16 @@ def redacted_line(position: int, originator_id: Any, version: int, topic: str, t
     return (f'{{"position":{int(position)},"originator_id":{_string(str(originator_id))},"version":{int(version)},'
             f'"topic":{_string(topic)},"time":{_string(time)},"payload_sha256":"{payload_sha256}",'
             f'"redacted":"{REDACTED}"}}\n').encode("utf-8")
+
+
+def attachment_line(position: int, originator_id: Any, topic: str, payload: Any) -> bytes | None:
+    """The manifest line of an event that attached a file to an item; None for any other event."""
+    data = payload.get("data") if type(payload) is dict and topic.endswith(ATTACHMENT_ADDED) else None
+    if type(data) is not dict:
+        return None
+    line = {"position": position, "item_id": str(originator_id), "topic": topic,
+            **{k: data.get(k) for k in ("sha256", "name", "media_type", "size")}}
+    return (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def chain_line(position: int, seq: int, previous: str, digest: str) -> bytes:
@@ -251,6 +269,9 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
             if digest.hexdigest() != export[signed]:
                 return refused(f"{name} is not the file that was signed: its SHA-256 is {digest.hexdigest()}, "
                                f"the checkpoint signs {export[signed]}", name)
+        if "attachments_sha256" in export and (ATTACHMENTS not in names or hashlib.sha256(
+                bundle.read(ATTACHMENTS)).hexdigest() != export["attachments_sha256"]):
+            return refused(f"{ATTACHMENTS} is not the manifest that was signed", ATTACHMENTS)
         if full and (last is None or last["seq"] != length or last["hash"] != head):
             return refused(f"the full export does not end at the signed head (entry {length}, {head})", CHAIN)
     return {"ok": True, "events": checked, "full": full, "position": head_position, "length": length, "head": head,
@@ -297,6 +318,9 @@ Secretariat published (`secretariat audit public-key`).
   `seq` numbers the entries from 1, `previous` is the hash of entry `seq - 1` (64 zeros for entry 1).
 - `checkpoint.json`: the head, signed. Its `export` member gives the number of lines, the filter, and the SHA-256
   of `events.jsonl` and `chain.jsonl`, so the signature covers every byte of both.
+- `attachments.jsonl`: the files attached to items by these events, one line each: `{{"position", "item_id",
+  "topic", "sha256", "name", "media_type", "size"}}` (the same digest is in the event's `state`); the checkpoint
+  signs its SHA-256 as `attachments_sha256`. The files themselves stay in the store.
 - `public_key.pem`: the signing key's public key.
 
 ## The entry hash

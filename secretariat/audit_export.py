@@ -27,8 +27,9 @@ from sqlalchemy import Engine, inspect, select
 
 from projections.audit_chain import audit_chain
 from projections.chain import GENESIS, NotCanonical, entry_hash_of, read_payload
-from secretariat.audit_bundle import (BUNDLE_FORMAT, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, README, chain_line,
-                                      event_line, is_secret, parse_time, readme, redacted_line)
+from secretariat.audit_bundle import (ATTACHMENTS, BUNDLE_FORMAT, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, README,
+                                      attachment_line, chain_line, event_line, is_secret, parse_time, readme,
+                                      redacted_line)
 from secretariat.audit_signing import public_pem, sign_checkpoint
 
 READ_BATCH = 10_000
@@ -88,6 +89,7 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
     events_digest, chain_digest = hashlib.sha256(), hashlib.sha256()
     part = path.with_name(f".{path.name}.part")
     included = 0
+    manifest: list[bytes] = []  # a line per attached file: few beside the events, kept in memory
     try:
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as bundle, \
                 tempfile.SpooledTemporaryFile(max_size=32 << 20) as chain_file:
@@ -115,6 +117,9 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
                     if not filtered or _wanted(event, time, item, since, until):
                         line = (redacted_line(*event[:4], time, payload_sha256) if is_secret(payload)
                                 else event_line(*event))
+                        attached = attachment_line(position, event[1], event[3], payload)
+                        if attached is not None:
+                            manifest.append(attached)
                         pending.append(line)
                         events_digest.update(line)
                         if len(pending) >= 1000:
@@ -139,9 +144,12 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
             export = {"format": BUNDLE_FORMAT, "events": included,
                       "filter": {"item": item, "since": since.isoformat() if since else None,
                                  "until": until.isoformat() if until else None},
-                      "events_sha256": events_digest.hexdigest(), "chain_sha256": chain_digest.hexdigest()}
+                      "events_sha256": events_digest.hexdigest(), "chain_sha256": chain_digest.hexdigest(),
+                      "attachments": len(manifest),
+                      "attachments_sha256": hashlib.sha256(b"".join(manifest)).hexdigest()}
             checkpoint = sign_checkpoint(key, head.position, head.hash, head.length, export=export)
             bundle.writestr(CHECKPOINT, json.dumps(checkpoint, indent=2) + "\n")
+            bundle.writestr(ATTACHMENTS, b"".join(manifest))
             bundle.writestr(PUBLIC_KEY, public_pem(key))
             bundle.writestr(README, readme(checkpoint))
         if progress and count % every:

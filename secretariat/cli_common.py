@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from attachments.settings import AttachmentSettings
 from domain.actor import Actor
 from domain.errors import DomainError
 from secretariat.settings import Settings
@@ -17,7 +18,9 @@ console = Console(stderr=True)
 
 def load_settings() -> Settings:
     try:
-        return Settings()
+        settings = Settings()
+        AttachmentSettings()  # the attachments' own settings: a bad value stops the command here too
+        return settings
     except ValidationError as error:
         for e in error.errors():
             console.print(f"[red]SECRETARIAT_{str(e['loc'][0]).upper()}[/red]: {e['msg']}")

@@ -13,6 +13,9 @@ from api.app import create_api
 from api.limits import RequestLimits
 from api.sign_in import SignInGate
 from api.sign_in_throttle import SignInThrottle
+from attachments.blobs import blob_store_for
+from attachments.routes import Attachments
+from attachments.settings import AttachmentSettings
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
@@ -32,6 +35,8 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     service = build_application(settings)
     read_models, runner = build_projections(service, event_store_env(settings.database_url))
     reminders = build_scheduler(settings, service, read_models, runner)
+    attachments = Attachments(blob_store_for(event_store_env(settings.database_url)),
+                              max_bytes=AttachmentSettings().attachment_max_bytes)
 
     @asynccontextmanager
     async def lifespan(_api: FastAPI):
@@ -62,7 +67,7 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
                      calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in,
-                     limits=request_limits(settings))
+                     limits=request_limits(settings), attachments=attachments)
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url
     return api

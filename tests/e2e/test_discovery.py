@@ -15,6 +15,7 @@ STATES = {
     "tasks": {"open", "in_progress", "blocked", "in_review", "done", "cancelled"},
     "support-requests": {"submitted", "screening", "needs_info", "approved", "rejected", "in_delivery",
                          "delivered", "closed", "withdrawn"},
+    "meetings": {"planned", "convened", "concluded", "cancelled"},
 }
 
 
@@ -41,7 +42,7 @@ def test_the_server_keeps_its_events_in_the_store_its_url_names(server):
     assert events > 20  # the demo's
 
 
-def test_workflows_lists_the_three_workflows_with_their_states_and_actions(as_user):
+def test_workflows_lists_the_four_workflows_with_their_states_and_actions(as_user):
     response = as_user("erik").get("/workflows")
     assert response.status_code == 200
     workflows = {w["collection"]: w for w in response.json()["workflows"]}

@@ -36,6 +36,7 @@ IGNORED_HEADERS = {"date", "x-request-id", "request-id"}  # differ between any t
 ID_PARAMETER = re.compile(r"(\w+_)?id")
 CALLERS = {"alba": ALBA, "erik": ERIK}  # a Party liaison of another Party than the items', and the EWG
 UNKNOWN_ACTION = "no_such_action"
+ATTACHED = b"%PDF-1.7\nMinutes of the oracle's meeting\n"
 
 
 # -- the routes, from the application ------------------------------------------------------------------
@@ -80,7 +81,11 @@ def test_the_inventory_finds_the_routes_of_the_issue_and_knows_how_to_fill_in_ea
             ("POST", "/support-requests/{item_id}/approve"), ("GET", "/ui/{collection}/{item_id}"),
             ("POST", "/reminders/{reminder_id}/acknowledge"), ("GET", "/mandates/{item_id}/progress"),
             ("GET", "/meetings/{item_id}/lineage"), ("GET", "/tasks/{item_id}/lineage"),
-            ("GET", "/ui/{collection}/{item_id}/lineage"), ("GET", "/meetings/{item_id}/report"),
+            ("GET", "/ui/{collection}/{item_id}/lineage"),
+            ("POST", "/support-requests/{item_id}/attachments"), ("GET", "/support-requests/{item_id}/attachments"),
+            ("GET", "/support-requests/{item_id}/attachments/{sha256}"),
+            ("POST", "/ui/{collection}/{item_id}/attachments"),
+            ("GET", "/ui/{collection}/{item_id}/attachments/{sha256}"), ("GET", "/meetings/{item_id}/report"),
             ("GET", "/ui/{collection}/{item_id}/report")} <= paths
     unknown = [(r.method, r.path, p) for r in inventory.by_id for p in r.parameters if p not in FILLERS]
     assert not unknown, ("routes with path parameters this test cannot fill in: teach FILLERS what an id the "
@@ -97,6 +102,7 @@ class World:
 
     items: dict[str, dict[str, Any]]  # collection -> item document
     reminders: dict[str, str] = field(default_factory=dict)  # reminder id -> collection of its item
+    attachment: str = ""  # the SHA-256 of a file attached to every item
 
     def hidden_item(self, collection: str, actor: Actor) -> dict[str, Any] | None:
         item = self.items[collection]
@@ -125,12 +131,20 @@ def world(server: Server) -> World:
                                         "starts_on": three_days_ago, "ends_on": three_days_ago,
                                         "documents_due_days": 0})
     world = World({"support-requests": serbian, "mandates": mandate, "tasks": task, "meetings": meeting})
+    for collection, item in world.items.items():
+        attached = sara.post(f"/{collection}/{item['id']}/attachments", files={"file": ("minutes.pdf", ATTACHED)})
+        assert attached.status_code == 201, attached.text
+        world.attachment = attached.json()["sha256"]
     for item in world.items.values():  # raised by the served scheduler, addressed to the secretariat or sara
         if item is not mandate:
             reminder = _first_reminder(sara, item["id"])
             world.reminders[reminder["id"]] = reminder["collection"]
-    # Then held, with a conclusion a mandate was made from: its lineage has something to tell.
-    _acted(sara, "meetings", meeting["id"], "convene")
+    # Then held, with a conclusion a mandate was made from: its lineage has something to tell. The served
+    # scheduler may be writing a reminder on the meeting at the same moment: then convening is tried again.
+    for _attempt in range(5):
+        if sara.post(f"/meetings/{meeting['id']}/convene").status_code != 409:
+            break
+    assert sara.get(f"/meetings/{meeting['id']}").json()["state"] == "convened"
     _acted(sara, "meetings", meeting["id"], "record_conclusion", {"conclusion_text": "Act"})
     create(sara, "mandates", mandate_body(meeting_id=meeting["id"], conclusion=1))
     world.items["meetings"] = sara.get(f"/meetings/{meeting['id']}").json()
@@ -170,7 +184,7 @@ def _cases(route: Route, actor: Actor, world: World) -> Iterator[Case]:
             for action_name in _action_names(route, workflow, path):
                 action = workflow.by_name.get(action_name) if workflow else None
                 concrete = re.sub(r"{(action|action_name)}", action_name, path)
-                concrete = re.sub(r"{(?:\w+_)?id}", "{ID}", concrete)
+                concrete = re.sub(r"{(?:\w+_)?id}", "{ID}", concrete).replace("{sha256}", world.attachment)
                 yield Case(route.method, concrete, hidden_id, created_at, (workflow, action) if action else None)
 
 
@@ -192,7 +206,7 @@ def _action_names(route: Route, workflow: Workflow | None, path: str) -> list[st
     return [last if workflow and last in workflow.by_name else ""]
 
 
-FILLERS = {"item_id", "reminder_id", "delivery_id", "collection", "action", "action_name"}
+FILLERS = {"item_id", "reminder_id", "delivery_id", "collection", "action", "action_name", "sha256"}
 
 
 # -- the requests sent, with each id ------------------------------------------------------------------------
@@ -200,8 +214,12 @@ FILLERS = {"item_id", "reminder_id", "delivery_id", "collection", "action", "act
 def _variants(case: Case) -> list[dict[str, Any]]:
     if case.method == "GET":
         return [{"params": params} for params in _queries(case.created_at)]
+    upload = {"files": {"file": ("agenda.pdf", b"%PDF-1.7\nAnother agenda\n", "application/pdf")}}
     if case.path.startswith("/ui/"):
-        return [{"data": {}}, {"data": {k: _as_form(v) for k, v in _body(case).items()}}]
+        return [{"data": {}}, {"data": {k: _as_form(v) for k, v in _body(case).items()}},
+                *([upload] if case.path.endswith("/attachments") else [])]
+    if case.path.endswith("/attachments"):
+        return [{}, {"json": {}}, upload, {**upload, "files": {"file": ("tool.exe", b"MZ\x90\x00")}}]
     body = _body(case)
     return [{}, {"json": {}}, {"json": body},
             {"json": body, "headers": {"If-Match": '"1"', "Idempotency-Key": unique("oracle-")}}]

@@ -19,7 +19,7 @@ from projections.audit_chain import AuditChainProjection, audit_chain
 from projections.chain import entry_hash, read_payload
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
-from secretariat.audit_bundle import CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, verify_bundle
+from secretariat.audit_bundle import ATTACHMENTS, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, verify_bundle
 from secretariat.audit_export import ExportRefused, checkpoint_in_store, sealed_head, write_bundle
 from secretariat.audit_signing import (AUDIT_KEY_FILE, checkpoint_problem, load_or_create_key, public_pem,
                                        sign_checkpoint)
@@ -124,7 +124,7 @@ def test_a_full_export_verifies_offline_from_the_file_alone(runner, bundle, key)
     assert result["key"] == "bundled (trusted on first use)"
     assert verify_bundle(bundle, trusted=key.public_key())["key"] == "pinned"
     with zipfile.ZipFile(bundle) as z:
-        assert sorted(z.namelist()) == sorted([EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY, "README.md"])
+        assert sorted(z.namelist()) == sorted([EVENTS, CHAIN, CHECKPOINT, PUBLIC_KEY, ATTACHMENTS, "README.md"])
         assert z.read(PUBLIC_KEY).decode() == public_pem(key)
     events = [json.loads(line) for line in _lines(bundle, EVENTS)]
     assert [e["position"] for e in events] == list(range(1, head.length + 1))

@@ -177,9 +177,9 @@ def test_a_scope_without_support_requests_hides_them_and_a_partys_scope_shows_on
     transcoder = service.mapper.transcoder
     wanted = audit_filter(limit=1000)
     with runner.engine.connect() as conn:
-        full = read_audit_events(conn, transcoder, AuditLogScope({}), wanted)["events"]
-        none = read_audit_events(conn, transcoder, AuditLogScope(None), wanted)["events"]
-        albanian = read_audit_events(conn, transcoder, AuditLogScope({"party": "AL"}), wanted)["events"]
+        full = read_audit_events(conn, transcoder, AuditLogScope({"support_request": {}}), wanted)["events"]
+        none = read_audit_events(conn, transcoder, AuditLogScope({"support_request": None}), wanted)["events"]
+        albanian = read_audit_events(conn, transcoder, AuditLogScope({"support_request": {"party": "AL"}}), wanted)["events"]
     assert none == [e for e in full if e["kind"] != "support_request"]
     assert albanian == [e for e in full if e["kind"] != "support_request" or e["party"] == "AL"]
     assert {e["party"] for e in albanian if e["kind"] == "support_request"} == {"AL"}

@@ -81,7 +81,10 @@ def test_a_rebuild_switching_beside_a_live_batch_waits_for_it_instead_of_deadloc
         rebuilding.start()
         with runner.engine.connect() as watcher:  # until the rebuild waits on the live batch's lock
             query = f"SELECT count(*) FROM pg_stat_activity WHERE {pid} = ANY(pg_blocking_pids(pid))"
+            # Each look in a transaction of its own: pg_stat_activity is read once per transaction, so a
+            # watcher that first looked before the rebuild blocked would otherwise never see it block.
             while not watcher.exec_driver_sql(query).scalar() and rebuilding.is_alive():
+                watcher.rollback()
                 threading.Event().wait(0.05)
         try:
             projection.handle(live, batch)  # then the rows: a deadlock if the rebuild locked the tables first

@@ -20,7 +20,8 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
 
 def test_auditors_and_heads_read_the_whole_log_including_every_support_request():
-    assert audit_log_scope(AUDREY) == AuditLogScope({}) == audit_log_scope(HANA)
+    # Meetings are read by the Parties taking part in them, so they are scoped in the log too.
+    assert audit_log_scope(AUDREY) == AuditLogScope({"support_request": {}, "meeting": {}}) == audit_log_scope(HANA)
 
 
 @pytest.mark.parametrize("actor", [SARA, ERIK, ALBA, Actor("admin", frozenset({"admin"}))], ids=lambda a: a.username)
@@ -40,11 +41,12 @@ def test_every_role_that_reads_the_log_reads_every_support_request():
 def test_the_support_request_workflow_decides_which_requests_a_log_reader_sees():
     # Were the auditor no longer a reader of support requests, the log would hide them from the auditor...
     without_auditors = dataclasses.replace(SUPPORT_REQUESTS, readers=("secretariat", "head", "own_party"))
-    assert audit_log_scope(AUDREY, without_auditors) == AuditLogScope(None)
+    assert audit_log_scope(AUDREY, [without_auditors]) == AuditLogScope({"support_request": None})
     # ...and a log reader who is also a Party liaison would see their own Party's only.
     liaison_auditor = Actor("ana", frozenset({"auditor", "party"}), "AL")
-    assert audit_log_scope(liaison_auditor, without_auditors) == AuditLogScope({"party": "AL"})
-    assert audit_log_scope(HANA, without_auditors) == AuditLogScope({})
+    assert audit_log_scope(liaison_auditor, [without_auditors]) == AuditLogScope(
+        {"support_request": {"party": "AL"}})
+    assert audit_log_scope(HANA, [without_auditors]) == AuditLogScope({"support_request": {}})
 
 
 def test_no_password_hash_goes_into_a_users_events_data():
