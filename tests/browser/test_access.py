@@ -14,7 +14,7 @@ AL_REQUESTS = [key for key, _user, values, _actions in REQUESTS if values["party
 def test_alba_sees_only_albanian_requests_and_gets_no_page_for_a_serbian_one(page):
     sign_in(page, "alba")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Overview", "Support requests"])
+        ["Overview", "Support requests", "Meetings"])  # the meetings Albania takes part in
     page.goto("/ui/support-requests")
     rows = page.locator("table tbody tr")
     assert rows.count() >= len(AL_REQUESTS)
@@ -44,7 +44,7 @@ def test_milan_filters_his_requests_by_state_and_gets_no_page_for_an_albanian_on
 def test_audrey_the_auditor_reads_everything_but_gets_no_action_forms(page):
     sign_in(page, "audrey")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Overview", "Mandates", "Tasks", "Support requests"])
+        ["Overview", "Mandates", "Tasks", "Support requests", "Meetings"])
     page.goto("/ui/support-requests")
     parties = set(page.locator("table tbody td:nth-child(2)").all_inner_texts())
     assert {"AL", "RS"} <= parties

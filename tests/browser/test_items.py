@@ -183,4 +183,4 @@ def test_the_overview_shows_counts_my_tasks_and_the_deadlines_to_watch(page):
     # The EWG does not read support requests: none of their deadlines, no tile, no nav link.
     expect(deadlines).not_to_contain_text("Support request")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Overview", "Mandates", "Tasks"])
+        ["Overview", "Mandates", "Tasks", "Meetings"])

@@ -28,7 +28,7 @@ def test_sara_signs_in_and_sees_who_she_is_her_roles_and_the_collections_she_may
     expect(page.locator(".whoami")).to_contain_text("Signed in as sara")
     expect(page.locator(".whoami")).to_contain_text("secretariat")
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Overview", "Mandates", "Tasks", "Support requests"])
+    expect(nav.get_by_role("link")).to_have_text(["Overview", "Mandates", "Tasks", "Support requests", "Meetings"])
     cookie = next(c for c in context.cookies() if c["name"] == "secretariat_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
