@@ -101,7 +101,7 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
             return replay
         now = self.clock()
         # The calendar costs a query for newer closures: asked for only by a workflow that derives something.
-        calendar = self.business_calendar() if cls.derives_on_creation() else None
+        calendar = self.business_calendar() if cls.workflow.creating_action.name in cls.derives_on else None
         item = cls.start_new(actor, values, now=now, reason=reason, item_id=item_id or cls.id_for_new(values),
                              today=now.astimezone(self.tz).date(), calendar=calendar)
         self._check_references(item, values)
@@ -138,7 +138,8 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
             raise PreconditionFailed(f"the item is at version {item.version}, not {expected_version}; "
                                      "reload it and decide again")
         was_closed = item.is_closed
-        derived = item.derived_on_action(action, self.business_calendar(), item.view(), values)
+        derived = (item.derived_on_action(action, self.business_calendar(), item.view(), values)
+                   if action in item.derives_on else None)
         item.act(action, actor, values, now=self.clock(), reason=reason, derived=derived)
         self._check_references(item, values)
         related = []

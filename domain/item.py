@@ -38,6 +38,9 @@ class WorkflowItem(Aggregate):
     links: ClassVar[tuple[Link, ...]] = ()
     # Fields that must name an existing user (a task's assignee).
     user_fields: ClassVar[tuple[str, ...]] = ()
+    # The actions that derive fields from the working-day calendar (`derived_on_creation` for the creating
+    # one, `derived_on_action` for the others): the application fetches the calendar, a query, only for these.
+    derives_on: ClassVar[frozenset[str]] = frozenset()
 
     class Event(Aggregate.Event):
         """Every event says who did it and, where given, why."""
@@ -108,10 +111,6 @@ class WorkflowItem(Aggregate):
         """Fields fixed when the item is created, from the (checked) values, today and the working days."""
         return {}
 
-    @classmethod
-    def derives_on_creation(cls) -> bool:
-        """Whether the workflow declares `derived_on_creation` (the application then fetches the calendar)."""
-        return cls.derived_on_creation.__func__ is not WorkflowItem.derived_on_creation.__func__
 
     def child_created(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
         """An item naming this one by `link` was created; saved with it, so a refusal here refuses both."""

@@ -119,6 +119,7 @@ def due_dates(calendar: BusinessCalendar, fields: Mapping[str, Any]) -> dict[str
 
 class Meeting(WorkflowItem):
     workflow = WORKFLOW
+    derives_on = frozenset({"plan", "postpone"})
     rules = {"plan": (ends_on_or_after_it_starts, participants_are_parties_or_partners),
              "postpone": (ends_on_or_after_it_starts,)}
 

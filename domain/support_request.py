@@ -96,6 +96,7 @@ def no_operational_involvement(item: Mapping[str, Any], _values: Mapping[str, An
 
 class SupportRequest(WorkflowItem):
     workflow = WORKFLOW
+    derives_on = frozenset({"submit"})
     rules = {
         "submit": (financial_request_names_an_amount,),
         "approve": (duplication_check_found_no_duplicate, no_operational_involvement),

@@ -47,6 +47,7 @@ WORKFLOW = Workflow(
 
 class SiteVisit(WorkflowItem):
     workflow = WORKFLOW
+    derives_on = frozenset({"plan"})
     snapshotting_interval = 20
 
     class Planned(WorkflowItem.Created):
