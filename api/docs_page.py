@@ -1,7 +1,8 @@
-"""The interactive API documentation (/docs, /redoc), served whole by the app so it works offline.
+"""The interactive API documentation (/docs), served whole by the app so it works offline.
 
-FastAPI's own pages load Swagger UI and ReDoc from a CDN: a Secretariat without Internet access (or a
-browser that blocks third parties) would get a blank page. fastapi-offline ships the same files.
+FastAPI's own page loads Swagger UI from a CDN: a Secretariat without Internet access (or a browser that
+blocks third parties) would get a blank page. fastapi-offline ships the same files. FastAPI's /redoc is
+not served: ReDoc fetches its logo from its vendor's site whatever it is given.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs-assets"
 
 
 def install_docs(api: FastAPI) -> None:
-    """Add /docs and /redoc (the app must be built with docs_url=None, redoc_url=None)."""
+    """Add /docs (the app must be built with docs_url=None, redoc_url=None)."""
     api.mount(ASSETS, StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="docs-assets")
 
     @api.get("/docs", include_in_schema=False)
@@ -27,8 +28,3 @@ def install_docs(api: FastAPI) -> None:
                                    swagger_css_url=f"{ASSETS}/swagger-ui.css",
                                    swagger_favicon_url=f"{ASSETS}/favicon.png")
 
-    @api.get("/redoc", include_in_schema=False)
-    def redoc():
-        return get_redoc_html(openapi_url=api.openapi_url, title=f"{api.title} - API documentation",
-                              redoc_js_url=f"{ASSETS}/redoc.standalone.js", redoc_favicon_url=f"{ASSETS}/favicon.png",
-                              with_google_fonts=False)
