@@ -28,6 +28,7 @@ from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
 from api.lineage import router as lineage_router
 from api.audit import router as audit_router
+from api.docs_page import install_docs
 from attachments.routes import Attachments
 from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
@@ -44,7 +45,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
                               "support requests: event-sourced workflows with a full decision history.",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    install_docs(api)
     api.state.service = service
     api.state.read_models = read_models
     api.state.runner = runner

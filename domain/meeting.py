@@ -14,7 +14,7 @@ from domain.actor import PARTIES, Actor
 from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
 from domain.item import WorkflowItem, deadline
-from domain.workflow import Action, Field, Link, Workflow
+from domain.workflow import Action, Field, Link, Workflow, check_rule
 
 STAFF = ("secretariat", "head")
 # The EWG plans and runs its own meetings, not the Committee's.
@@ -87,6 +87,14 @@ def participants_are_parties_or_partners(_item: Mapping[str, Any], values: Mappi
                                                    f"the Parties are: {', '.join(PARTIES)}")
 
 
+def nothing_concluded_yet(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
+    """A meeting adjourned (postponed) after recording conclusions took place: cancelling it would drop what it
+    decided, and the mandates and tasks made of it, from the reports, which skip cancelled meetings."""
+    recorded = len(item.get("conclusions") or {})
+    check_rule(not recorded, f"the meeting has recorded {recorded} conclusion(s), so it cannot be cancelled; "
+                             "postpone it to new dates instead")
+
+
 # Mandates and tasks made from a meeting's conclusion name both.
 MADE_AT_A_MEETING = Link("meeting_id", "meetings")
 
@@ -121,7 +129,7 @@ class Meeting(WorkflowItem):
     workflow = WORKFLOW
     derives_on = frozenset({"plan", "postpone"})
     rules = {"plan": (ends_on_or_after_it_starts, participants_are_parties_or_partners),
-             "postpone": (ends_on_or_after_it_starts,)}
+             "postpone": (ends_on_or_after_it_starts,), "cancel": (nothing_concluded_yet,)}
 
     class Planned(WorkflowItem.Created):
         def apply(self, item: "Meeting") -> None:
@@ -174,6 +182,9 @@ class Meeting(WorkflowItem):
     def child_created(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
         """A mandate or task made from one of this meeting's conclusions."""
         number = child.fields.get("conclusion")
+        if self.state == "cancelled":
+            raise ValidationFailed("meeting_id", f"meeting {self.title!r} was cancelled; nothing is made from "
+                                                 "its conclusions")
         if str(number) not in self.conclusions:
             known = ", ".join(self.conclusions) or "none yet"
             raise ValidationFailed("conclusion", f"meeting {self.title!r} has no conclusion {number}; "

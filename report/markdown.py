@@ -31,5 +31,6 @@ def _row(cells: tuple[str, ...]) -> str:
 
 
 def _text(text: str) -> str:
-    """One line: a title or a conclusion typed over several lines stays in its cell or paragraph."""
-    return " ".join(text.split())
+    """One line: a title or a conclusion typed over several lines stays in its cell or paragraph; a typed `<`
+    is escaped, so markup someone typed reads as text wherever the Markdown is rendered, never as raw HTML."""
+    return " ".join(text.split()).replace("<", "\\<")

@@ -45,3 +45,20 @@ def test_a_tasks_lineage_goes_up_to_the_meeting_and_conclusion_it_came_from(page
                                                          "Contracting Parties")
     expect(tree.locator("li.conclusion")).to_contain_text("Conclusion 2")
     expect(tree.locator("li.this")).to_contain_text("Annual report to the Committee of Ministers")
+
+
+def test_the_meeting_journey_logs_no_console_error_and_fetches_nothing_from_elsewhere(page, server_url):
+    """Signing in, a meeting, its lineage tree, its printable report and /docs: every resource loads from the app."""
+    errors: list[str] = []
+    elsewhere: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(f"{page.url}: {message.text}"))
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.on("request", lambda request: request.url.startswith(("http:", "https:"))
+            and not request.url.startswith(server_url) and elsewhere.append(request.url))
+    sign_in(page, "sara")
+    for path in (f"/ui/meetings/{SUPPORT_DECISION}", f"/ui/meetings/{SUPPORT_DECISION}/lineage",
+                 f"/ui/meetings/{SUPPORT_DECISION}/report", "/docs"):
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Secretariat")
+    assert errors == [] and elsewhere == []

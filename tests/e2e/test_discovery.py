@@ -167,3 +167,17 @@ def test_openapi_describes_the_routes_api_md_promises(openapi):
     promised = ["/auth/token", "/health", "/workflows", "/mandates/{item_id}/progress", "/dashboard"]
     missing = [p for p in promised if p not in openapi["paths"]]
     assert not missing, f"routes of API.md that the server does not serve: {missing}"
+
+
+def test_the_api_documentation_page_loads_nothing_from_elsewhere(anonymous):
+    """/docs must work offline (an air-gapped Secretariat): its scripts and styles are served by the app itself."""
+    import re
+
+    page = anonymous.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls, page.text
+    assert not [u for u in urls if re.match(r"(?:[a-z]+:)?//", u)], urls
+    for url in urls:
+        asset = anonymous.get(url)
+        assert asset.status_code == 200 and asset.content, url

@@ -8,7 +8,7 @@ import pytest
 
 from domain.actor import Actor
 from domain.calendar import BusinessCalendar
-from domain.errors import Forbidden, InvalidTransition, ValidationFailed
+from domain.errors import Forbidden, InvalidTransition, RuleBroken, ValidationFailed
 from domain.mandate import Mandate
 from domain.meeting import Meeting
 from domain.task import Task
@@ -158,3 +158,28 @@ def test_replay_gives_the_same_meeting():
         replayed = event.mutate(replayed)
     assert (replayed.state, replayed.fields) == (meeting.state, meeting.fields)
 
+
+
+def test_a_meeting_that_has_concluded_something_cannot_be_cancelled():
+    """Adjourned (postponed) after recording a conclusion, it stays on record: cancelling would drop what it decided
+    (and the mandates made of it) from the reports, which skip cancelled meetings."""
+    meeting = convened()
+    meeting.act("record_conclusion", SARA, {"conclusion_text": "Adopt the programme"}, now=NOW)
+    values = {"starts_on": date(2026, 9, 10), "ends_on": date(2026, 9, 11)}
+    meeting.act("postpone", SARA, values, now=NOW, reason="Adjourned",
+                derived=Meeting.derived_on_action("postpone", CALENDAR, meeting.view(), values))
+    with pytest.raises(RuleBroken, match="conclusion"):
+        meeting.act("cancel", SARA, {}, now=NOW, reason="No quorum")
+    assert meeting.state == "planned"
+
+
+def test_nothing_is_made_from_the_conclusions_of_a_cancelled_meeting():
+    """Whatever its history, a cancelled meeting's conclusions task nobody."""
+    meeting = convened()
+    meeting.act("record_conclusion", SARA, {"conclusion_text": "Survey"}, now=NOW)
+    meeting.state = "cancelled"  # as events stored before cancelling such a meeting was refused may have left it
+    task = Task.start_new(EWA, {"title": "Survey", "meeting_id": str(meeting.id), "conclusion": 1}, now=NOW)
+    version = meeting.version
+    with pytest.raises(ValidationFailed, match="cancelled") as refused:
+        meeting.child_created(task, Task.links[0], actor=EWA, now=NOW)
+    assert refused.value.field == "meeting_id" and meeting.version == version

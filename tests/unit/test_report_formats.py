@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from io import BytesIO
+import re
 from zoneinfo import ZoneInfo
 
 import docx
@@ -59,3 +60,9 @@ def test_html_escapes_typed_markup():
     page = rendered(report(), "html", TZ).body.decode()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "\x0b" not in page and "\x00" not in page
+
+
+def test_markdown_carries_typed_markup_as_text_not_html():
+    """Pasted into a wiki, a title typed as `<script>` must show as text, not run or vanish as raw HTML."""
+    text = rendered(report(), "md", TZ).body.decode()
+    assert not re.search(r"(?<!\\)<", text) and "\\<script>alert(1)\\</script>" in text
