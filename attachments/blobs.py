@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Iterator, Mapping, Protocol
 
-from sqlalchemy import Column, Engine, Integer, LargeBinary, MetaData, String, Table, select
+from sqlalchemy import Column, Engine, Integer, LargeBinary, MetaData, String, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from attachments.kinds import CHUNK
@@ -121,8 +121,9 @@ class TableBlobs:
         table = attachment_chunks
         try:
             with self.engine.begin() as conn:
-                if conn.execute(select(table.c.n).where(table.c.sha256 == sha256, table.c.n == 0)).first():
-                    return
+                # Written over whatever is there: the digest names the bytes, so a copy damaged since it was
+                # kept is repaired by keeping the file again (one transaction: readers see old or new whole).
+                conn.execute(delete(table).where(table.c.sha256 == sha256))
                 source.seek(0)
                 n = 0
                 while chunk := source.read(CHUNK):

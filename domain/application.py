@@ -153,9 +153,11 @@ class SecretariatApplication(ItemReading, Reminding, UserAdministration, Calenda
     def attach(self, collection: str, item_id: UUID | str, actor: Actor, attachment: Attachment, *,
                keep_bytes: Callable[[], None]) -> IdempotentOutcome:
         """Attach a file to an item: check, have `keep_bytes` store the file, then save the event (201);
-        a file with the same digest attached already answers the item as it is (200), recording nothing."""
+        a file with the same digest attached already answers the item as it is (200), recording nothing.
+        Its bytes are kept again all the same, so sending a file again repairs a stored copy damaged since."""
         item = self.visible_item(collection, item_id, actor)
         if not item.attach(attachment, actor, now=self.clock()):
+            keep_bytes()  # the same digest: the same bytes, written over a copy that may have been damaged
             return IdempotentOutcome(item, 200, replayed=True)
         keep_bytes()  # before the event is saved: an event whose bytes are not kept must never exist
         return self._save_outcome(item, [], actor, None, "", status=201)

@@ -107,6 +107,13 @@ def test_a_stored_file_changed_after_attaching_is_refused_on_download_with_a_cle
     assert_problem(refused, 409, "the stored file no longer matches its digest")
     assert "content-disposition" not in refused.headers
 
+    # Sending the same file again records nothing new and repairs the stored copy.
+    version = _version(server, "tasks", task["id"])
+    assert upload(sara, "tasks", task["id"], content).status_code == 200
+    repaired = sara.get(url)
+    assert (repaired.status_code, repaired.content) == (200, content)
+    assert _version(server, "tasks", task["id"]) == version
+
 
 def _blank(response: httpx.Response, the_id: str) -> tuple[int, str, str]:
     return response.status_code, response.headers["content-type"], response.text.replace(the_id, "{ID}")

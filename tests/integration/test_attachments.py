@@ -49,6 +49,9 @@ def test_bytes_are_kept_by_digest_and_refused_once_changed(store_env, tmp_path):
         path.write_bytes(content[:-1] + b"!")
     with pytest.raises(StoredFileChanged, match="no longer matches its digest"):
         verified_copy(blobs, sha256, len(content))
+    blobs.keep(sha256, io.BytesIO(content))  # the file sent again repairs the damaged copy
+    with verified_copy(blobs, sha256, len(content)) as copy:
+        assert copy.read() == content
     with pytest.raises(StoredFileChanged, match="missing"):
         verified_copy(blobs, "0" * 64, 1)
 
@@ -66,7 +69,8 @@ def test_whoever_reads_and_may_act_attaches_and_nobody_else(service):
     assert (outcome.status, kept) == (201, [True])
     again = service.attach("support-requests", request.id, SARA, _described(content, "copy.pdf"),
                            keep_bytes=lambda: kept.append(True))
-    assert (again.status, kept) == (200, [True])  # the same file: nothing recorded, nothing kept again
+    # The same file: nothing recorded; its bytes kept again, which repairs a copy damaged since.
+    assert (again.status, kept) == (200, [True, True])
     item = service.get_item("support-requests", request.id, AUDREY)
     assert [(a["sha256"], a["name"], a["added_by"]) for a in item.attachments] == [
         (hashlib.sha256(content).hexdigest(), "minutes.pdf", "alba")]
