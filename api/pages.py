@@ -179,7 +179,7 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
 def list_page(request: Request, collection: str, service: Service, read_models: ReadModelsDep, actor: PageActor,
               state: str = "", page: str = "1"):
     """The collection's items, newest first, filtered by state."""
-    workflow = _workflow(collection)
+    workflow = page_workflow(collection)
     number = page_number(page)
     if state and state not in workflow.states:
         raise ValidationFailed("state", f"there is no state {state!r}; the states are: {', '.join(workflow.states)}")
@@ -194,14 +194,14 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
 @shows_errors
 def new_page(request: Request, collection: str, service: Service, actor: PageActor):
     """The creating action's form; query parameters naming its fields fill them in."""
-    workflow = _workflow(collection)
+    workflow = page_workflow(collection)
     return _new_page(request, service, actor, workflow, dict(request.query_params))
 
 
 @router.post("/ui/{collection}/new", dependencies=CHECKED_POST)
 @shows_errors
 def create(request: Request, collection: str, service: Service, actor: PageActor, form: FormFields):
-    workflow = _workflow(collection)
+    workflow = page_workflow(collection)
     try:
         values = form_values(workflow, workflow.creating_action, form)
         outcome = service.create(collection, actor, values)
@@ -216,9 +216,9 @@ def create(request: Request, collection: str, service: Service, actor: PageActor
 def item_page(request: Request, collection: str, item_id: str, service: Service, actor: PageActor,
               version: str = "", done: str = ""):
     """The item, what the user may do with it now, and its full history."""
-    workflow = _workflow(collection)
+    workflow = page_workflow(collection)
     at = int(version) if version.isdigit() and 0 < int(version) < 2**31 else None
-    return _item_page(request, service, actor, workflow, item_id, version=at,
+    return render_item_page(request, service, actor, workflow, item_id, version=at,
                       done=workflow.by_name.get(done))
 
 
@@ -227,7 +227,7 @@ def item_page(request: Request, collection: str, item_id: str, service: Service,
 def act(request: Request, collection: str, item_id: str, action_name: str, service: Service, actor: PageActor,
         form: FormFields):
     """Take an action from its form; a refusal shows the item again, unchanged, with the reason."""
-    workflow = _workflow(collection)
+    workflow = page_workflow(collection)
     try:
         action = workflow.action(action_name)
         if action.creates:
@@ -238,16 +238,16 @@ def act(request: Request, collection: str, item_id: str, action_name: str, servi
                               reason=form.get("reason", "").strip() or None,
                               expected_version=int(expected) if expected.isdigit() and len(expected) < 10 else None)
     except DomainError as error:
-        return _item_page(request, service, actor, workflow, item_id, error=error, failed=(action_name, form))
+        return render_item_page(request, service, actor, workflow, item_id, error=error, failed=(action_name, form))
     _shown_in_lists(request, outcome)
     return RedirectResponse(f"/ui/{collection}/{item_id}?done={action.name}", 303)
 
 
 # -- page builders ------------------------------------------------------------------------------------
 
-def _item_page(request: Request, service: SecretariatApplication, actor: Actor, workflow: Workflow, item_id: str,
-               *, version: int | None = None, done: Action | None = None, error: DomainError | None = None,
-               failed: tuple[str, Mapping[str, str]] | None = None) -> Response:
+def render_item_page(request: Request, service: SecretariatApplication, actor: Actor, workflow: Workflow, item_id: str,
+                     *, version: int | None = None, done: Action | None = None, error: DomainError | None = None,
+                     failed: tuple[str, Mapping[str, str]] | None = None) -> Response:
     collection = workflow.collection
     try:
         item = service.get_item(collection, item_id, actor, version=version)
@@ -310,7 +310,7 @@ def _shown_in_lists(request: Request, outcome: IdempotentOutcome) -> None:
         request.app.state.runner.wait_for(outcome.position, timeout=WAIT_FOR_LISTS_SECONDS)
 
 
-def _workflow(collection: str) -> Workflow:
+def page_workflow(collection: str) -> Workflow:
     if collection not in WORKFLOWS:
         raise NotFound(f"there is no collection {collection!r}; there are: {', '.join(WORKFLOWS)}")
     return WORKFLOWS[collection]

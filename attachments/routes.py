@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from api.deps import CurrentActor, Service
 from api.expensive import expensive_read
 from api.page_session import CHECKED_POST, PageActor
-from api.pages import _item_page, _workflow, shows_errors
+from api.pages import render_item_page, page_workflow, shows_errors
 from api.rendering import JSON, read_your_write
 from attachments.blobs import BlobStore, StoredFileChanged, verified_copy
 from attachments.kinds import NotAllowed, TooLarge, measure, media_type_of
@@ -153,7 +153,7 @@ class Attachments:
         @shows_errors
         def attach_from_page(request: Request, collection: str, item_id: str, service: Service, actor: PageActor,
                              file: Annotated[Optional[UploadFile], File()] = None):
-            workflow = _workflow(collection)
+            workflow = page_workflow(collection)
             try:
                 if file is None or not file.filename:
                     raise ValidationFailed("file", "choose a file to attach")
@@ -165,7 +165,7 @@ class Attachments:
                 # A form without a file is refused before the item is looked at: an item the caller may not know
                 # must answer that as an id that names nothing does.
                 service.visible_item(collection, item_id, actor)
-                return _item_page(request, service, actor, workflow, item_id, error=error, failed=("attach", {}))
+                return render_item_page(request, service, actor, workflow, item_id, error=error, failed=("attach", {}))
             if outcome.position is not None:
                 request.app.state.runner.wait_for(outcome.position, timeout=2.0)
             return RedirectResponse(f"/ui/{collection}/{outcome.item.id}#attachments", 303)
@@ -174,7 +174,7 @@ class Attachments:
         @shows_errors
         def download_from_page(request: Request, collection: str, item_id: str, sha256: str, service: Service,
                                actor: PageActor):
-            _workflow(collection)
+            page_workflow(collection)
             return self.download(service, collection, item_id, sha256, actor)
 
         return router
