@@ -30,6 +30,7 @@ from api.lineage import router as lineage_router
 from api.audit import router as audit_router
 from api.docs_page import install_docs
 from attachments.routes import Attachments
+from comments.routes import comment_routers
 from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
 from projections.queries import ReadModels
@@ -69,6 +70,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(audit_router)
     for router in attachments.routers(list(AGGREGATES)) if attachments else ():
         api.include_router(router)  # before the pages' and items' routes, whose `/{action}` would take theirs
+    for router in comment_routers(list(AGGREGATES)):
+        api.include_router(router)  # likewise before them
     api.include_router(lineage_router)
     api.include_router(report_router)
     api.include_router(pages_router)

@@ -21,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
+from comments.page import register as register_comment_helpers
 from api.page_display import (
     creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind, table_columns,
 )
@@ -56,6 +57,7 @@ templates = Jinja2Templates(env=Environment(
     loader=FileSystemLoader([HERE / "templates", ATTACHMENT_TEMPLATES]), autoescape=select_autoescape(), undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True))
 templates.env.filters.update(show=shown_value, when=local_time, label=label_for)
+register_comment_helpers(templates.env)  # `markdown` and `not_notified` for _comments.html
 
 
 # -- signing in and out --------------------------------------------------------------------------

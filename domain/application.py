@@ -20,6 +20,7 @@ from domain.actor import Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
 from domain.calendar_admin import CalendarAdministration
+from domain.commenting import Commenting
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
@@ -53,7 +54,8 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class SecretariatApplication(ItemReading, Reminding, UserAdministration, CalendarAdministration, Application[UUID]):
+class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministration, CalendarAdministration,
+                             Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     aggregates = AGGREGATES

@@ -9,21 +9,24 @@ history runs no checks.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, ClassVar, Mapping
-from uuid import UUID, uuid4
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.actor import SCHEDULER, Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
-from domain.errors import Forbidden, InvalidTransition, NotFound
-from domain.reminders import HEAD, ReminderClock, ladder_position, reminder_id, rung_due, superseded
+from domain.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.reminders import (
+    HEAD, MENTION, MENTIONED, ReminderClock, ladder_position, reminder_id, rung_due, superseded,
+)
 from domain.workflow import Action, Link, Workflow
 
 # A business rule: given the item's fields (with state) and the action's values,
 # raise RuleBroken when the action must be refused.
 Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
+MAX_COMMENT_CHARACTERS = 10_000
 
 
 class WorkflowItem(Aggregate):
@@ -88,6 +91,13 @@ class WorkflowItem(Aggregate):
         def apply(self, item: "WorkflowItem") -> None:
             entry = {**self.data, "added_by": self.actor, "added_at": self.timestamp}
             item.fields["attachments"] = [*item.fields.get("attachments", []), entry]
+
+    # A comment on the item: `{"comment_id", "text", "mentions"}` (the users it notified), with its author and
+    # time. `fields["comments"]` lists them in order, so a read model's copy (and the search index) knows them.
+    class CommentAdded(Event):
+        def apply(self, item: "WorkflowItem") -> None:
+            entry = {**self.data, "author": self.actor, "at": self.timestamp}
+            item.fields["comments"] = [*item.fields.get("comments", []), entry]
 
     def __init__(self) -> None:
         # State is assigned by the Created event's apply, so replay and creation agree.
@@ -230,6 +240,30 @@ class WorkflowItem(Aggregate):
                            data=attachment.as_data())
         return True
 
+    def comment(self, text: str, actor: Actor, *, now: datetime, notify: Sequence[str] = (),
+                today: date | None = None) -> dict[str, Any]:
+        """Record a comment (`CommentAdded`); the users in `notify` (whom the application found may read the item)
+        are told by a reminder in their inbox, raised in the same save. The comment as recorded."""
+        if not self.may_comment(actor):
+            raise Forbidden(f"commenting on a {self.workflow.title.lower()} needs a role that may act on it")
+        text = text.strip()
+        if not text:
+            raise ValidationFailed("text", "the comment is empty: write something")
+        if len(text) > MAX_COMMENT_CHARACTERS:
+            raise ValidationFailed("text", f"a comment holds at most {MAX_COMMENT_CHARACTERS} characters, "
+                                           f"not {len(text)}")
+        # From its event's item and version, like a reminder's id: every process that reads it names it alike.
+        comment_id = str(uuid5(NAMESPACE_URL, f"secretariat:comment:{self.id}:{self.version + 1}"))
+        self.trigger_event(self.CommentAdded, timestamp=now, actor=actor.username, reason=None,
+                           data={"comment_id": comment_id, "text": text, "mentions": list(notify)})
+        if notify:
+            day = today or now.date()
+            self.trigger_event(self.ReminderRaised, timestamp=now, actor=actor.username, reason=None, data={
+                "reminder_id": str(reminder_id(self.id, self.version + 1)), "deadline": MENTION, "due": day,
+                "rung": MENTIONED, "instant": now, "addressed_to": [f"user:{name}" for name in notify],
+                "title": self.title, "comment_id": comment_id})
+        return self.comments[-1]
+
     # -- queries ----------------------------------------------------------
 
     def view(self) -> dict[str, Any]:
@@ -247,6 +281,14 @@ class WorkflowItem(Aggregate):
         auditor, who never changes items; a Party liaison on their own Party's request."""
         item = self.view()
         return self.may_be_read_by(actor) and any(a.permits(actor, item) for a in self.workflow.actions)
+
+    def may_comment(self, actor: Actor) -> bool:
+        """Whoever may attach files: a reader who may act on the item, never an auditor."""
+        return self.may_attach(actor)
+
+    @property
+    def comments(self) -> list[dict[str, Any]]:
+        return self.fields.get("comments", [])
 
     @property
     def attachments(self) -> list[dict[str, Any]]:

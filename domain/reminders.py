@@ -35,6 +35,9 @@ RUNGS = (Rung("upcoming", -7), Rung("due_soon", -1), Rung("overdue", 1), Rung("e
 RUNG_NAMES = tuple(r.name for r in RUNGS)
 DEFAULT_TIME = time(9, 0)
 HEAD = "role:head"
+# A mention in a comment reaches its user as a reminder of this kind: not a deadline, so it has no ladder.
+MENTION = "mention"
+MENTIONED = "mentioned"
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,8 @@ def ladder_position(reminders: Iterable[Mapping[str, Any]], deadline: str, due: 
 def superseded(reminders: Mapping[str, Mapping[str, Any]], dues: Mapping[str, date]) -> dict[str, Any] | None:
     """The reminders with those of moved (or gone) deadlines marked superseded (None if none changed):
     a deadline moved to D2 and back to D1 starts a fresh ladder on D1, as any move does."""
-    moved = {key for key, r in reminders.items() if not r.get("superseded") and dues.get(r["deadline"]) != r["due"]}
+    moved = {key for key, r in reminders.items()
+             if not r.get("superseded") and r["deadline"] != MENTION and dues.get(r["deadline"]) != r["due"]}
     if not moved:
         return None
     return {key: ({**r, "superseded": True} if key in moved else r) for key, r in reminders.items()}

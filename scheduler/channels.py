@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 import httpx
 
 from domain.registry import WORKFLOW_ITEMS
+from domain.reminders import MENTIONED
 
 RUNG_WORDS = {"upcoming": "Coming up", "due_soon": "Due tomorrow", "overdue": "Overdue",
               "escalated": "Escalated: still overdue"}
@@ -124,17 +125,24 @@ class EmailChannel:
         message = EmailMessage()
         message["From"] = self.mail_from
         message["To"] = ", ".join(delivery.addresses)
-        message["Subject"] = one_line(f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']} ({_deadline(r)} "
-                                      f"{r['due']})")
+        if r["rung"] == MENTIONED:
+            message["Subject"] = one_line(f"{r.get('mentioned_by', 'Someone')} mentioned you: {r['title']}")
+        else:
+            message["Subject"] = one_line(f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']} ({_deadline(r)} "
+                                          f"{r['due']})")
         message["Date"] = format_datetime(delivery.now)
         # The same id on every try: a mail system or a person can tell a repeat from a new reminder.
         message["Message-ID"] = f"<{delivery.id}@secretariat>"
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies, please
-        lines = [f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']}", "",
-                 f"{_collection(r)}: {r['title']}",
-                 f"Deadline: {_deadline(r)}, {r['due']}",
-                 f"Reminder: {r['rung'].replace('_', ' ')}",
-                 f"Addressed to: {', '.join(r['addressed_to'])}"]
+        if r["rung"] == MENTIONED:  # the comment itself is not copied out: it is read where its item is
+            lines = [f"{r.get('mentioned_by', 'Someone')} mentioned you in a comment.", "",
+                     f"{_collection(r)}: {r['title']}"]
+        else:
+            lines = [f"{RUNG_WORDS.get(r['rung'], r['rung'])}: {r['title']}", "",
+                     f"{_collection(r)}: {r['title']}",
+                     f"Deadline: {_deadline(r)}, {r['due']}",
+                     f"Reminder: {r['rung'].replace('_', ' ')}",
+                     f"Addressed to: {', '.join(r['addressed_to'])}"]
         if self.base_url:
             lines += ["", f"Open it: {self.base_url}/ui/{r['collection']}/{r['item_id']}"]
         lines += ["", "-- ", "The Secretariat sends this reminder by itself; acknowledge it in your inbox there."]

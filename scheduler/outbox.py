@@ -145,6 +145,8 @@ class DeliveriesProjection:
                     "collection": collection, "title": data["title"], "deadline": data["deadline"],
                     "due": data["due"], "rung": data["rung"], "instant": data["instant"],
                     "raised_at": event.timestamp, "addressed_to": list(data["addressed_to"])}
+        if "comment_id" in data:  # a mention (domain/commenting.py): who wrote it tells the reader why it came
+            reminder.update(comment_id=data["comment_id"], mentioned_by=event.actor)
         raised_at = _utc(event.timestamp)
         return {"id": delivery_id(data["reminder_id"], channel), "reminder_id": data["reminder_id"],
                 "channel": channel, "collection": collection, "position": position, "reminder": json.dumps(reminder, default=_iso),
