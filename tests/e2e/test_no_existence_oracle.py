@@ -81,7 +81,8 @@ def test_the_inventory_finds_the_routes_of_the_issue_and_knows_how_to_fill_in_ea
             ("POST", "/support-requests/{item_id}/approve"), ("GET", "/ui/{collection}/{item_id}"),
             ("POST", "/reminders/{reminder_id}/acknowledge"), ("GET", "/mandates/{item_id}/progress"),
             ("GET", "/meetings/{item_id}/lineage"), ("GET", "/tasks/{item_id}/lineage"),
-            ("GET", "/ui/{collection}/{item_id}/lineage"),
+            ("GET", "/ui/{collection}/{item_id}/lineage"), ("POST", "/support-requests/{item_id}/comments"),
+            ("GET", "/support-requests/{item_id}/comments"), ("POST", "/ui/{collection}/{item_id}/comments"),
             ("POST", "/support-requests/{item_id}/attachments"), ("GET", "/support-requests/{item_id}/attachments"),
             ("GET", "/support-requests/{item_id}/attachments/{sha256}"),
             ("POST", "/ui/{collection}/{item_id}/attachments"),
@@ -215,11 +216,15 @@ def _variants(case: Case) -> list[dict[str, Any]]:
     if case.method == "GET":
         return [{"params": params} for params in _queries(case.created_at)]
     upload = {"files": {"file": ("agenda.pdf", b"%PDF-1.7\nAnother agenda\n", "application/pdf")}}
+    comment = {"text": "@sara @erik did the oracle see this?"}  # a comment whose mentions would notify
     if case.path.startswith("/ui/"):
         return [{"data": {}}, {"data": {k: _as_form(v) for k, v in _body(case).items()}},
-                *([upload] if case.path.endswith("/attachments") else [])]
+                *([upload] if case.path.endswith("/attachments") else []),
+                *([{"data": comment}] if case.path.endswith("/comments") else [])]
     if case.path.endswith("/attachments"):
         return [{}, {"json": {}}, upload, {**upload, "files": {"file": ("tool.exe", b"MZ\x90\x00")}}]
+    if case.path.endswith("/comments"):
+        return [{}, {"json": {}}, {"json": comment}, {"json": {"text": ""}}, {"json": {"text": "x" * 10_001}}]
     body = _body(case)
     return [{}, {"json": {}}, {"json": body},
             {"json": body, "headers": {"If-Match": '"1"', "Idempotency-Key": unique("oracle-")}}]
