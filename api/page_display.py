@@ -77,10 +77,15 @@ def table_columns(workflow: Workflow) -> list[dict[str, str]]:
             if f.type is not list and (f.type is not str or f.choices or f.max_length <= 100)]
 
 
+# What the item keeps that its page shows in a section of its own, not among the details.
+OWN_SECTIONS = frozenset({"comments", "attachments"})
+
+
 def field_rows(service: SecretariatApplication, actor: Actor, item: WorkflowItem) -> list[dict[str, Any]]:
     """Every field of the workflow, then what the item keeps besides (derived dates, linked items)."""
     workflow = item.workflow
-    names = [f.name for f in workflow.fields] + [n for n in item.fields if n not in workflow.field_by_name]
+    names = [f.name for f in workflow.fields] + [n for n in item.fields
+                                                 if n not in workflow.field_by_name and n not in OWN_SECTIONS]
     rows = []
     linked = linked_fields()
     for name in names:
