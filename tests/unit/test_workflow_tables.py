@@ -13,7 +13,7 @@ from domain.meeting import Meeting
 ITEM_CLASSES = list(AGGREGATES.values())
 # Events that are not actions of the table: a mandate's bookkeeping of its tasks, and every item's reminders.
 REMINDER_EVENTS = {"ReminderRaised", "ReminderAcknowledged"}
-ITEM_EVENTS = REMINDER_EVENTS | {"AttachmentAdded"}  # every item's, whatever its workflow
+ITEM_EVENTS = REMINDER_EVENTS | {"AttachmentAdded", "CommentAdded"}  # every item's, whatever its workflow
 # ... and the bookkeeping of links: a mandate's of its tasks, a meeting's of what was made of its conclusions.
 BOOKKEEPING_EVENTS = {cls: ITEM_EVENTS | {Mandate: {"TaskLinked", "TaskSettled"},
                                           Meeting: {"ConclusionActedOn"}}.get(cls, set())
