@@ -98,3 +98,19 @@ def test_a_file_dropped_on_the_attachments_section_is_attached_and_downloads_byt
     with page.expect_download() as download:
         link.click()
     assert open(download.value.path(), "rb").read() == content
+
+
+def test_a_blank_comment_is_explained_on_the_page_and_an_auditor_is_offered_no_comment_form(page, server_url):
+    task = new_task(server_url, "Summarise the Parties' replies")
+    sign_in(page, "sara")
+    page.goto(f"/ui/tasks/{task}")
+    page.get_by_label("Add a comment").fill("   ")
+    page.get_by_role("button", name="Comment").click()
+    expect(page.get_by_role("alert")).to_contain_text("the comment is empty: write something")
+    expect(page.get_by_role("region", name="Comments")).to_contain_text("No comments yet.")
+
+    page.context.clear_cookies()
+    sign_in(page, "audrey")
+    page.goto(f"/ui/tasks/{task}")
+    expect(page.get_by_role("region", name="Comments")).to_be_visible()
+    expect(page.get_by_label("Add a comment")).to_have_count(0)
