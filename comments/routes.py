@@ -20,7 +20,7 @@ from api.page_session import CHECKED_POST, FormFields, PageActor
 from api.pages import page_workflow, render_item_page, shows_errors
 from api.rendering import JSON, read_your_write
 from comments.markdown import rendered
-from domain.errors import Forbidden, ValidationFailed
+from domain.errors import Conflict, Forbidden, RuleBroken, ValidationFailed
 from domain.item import MAX_COMMENT_CHARACTERS
 
 WAIT_FOR_LISTS_SECONDS = 2.0
@@ -86,7 +86,8 @@ def _page_router() -> APIRouter:
         workflow = page_workflow(collection)
         try:
             added = service.comment(collection, item_id, actor, form.get("text", ""))
-        except (ValidationFailed, Forbidden) as error:  # shown on the item's page, as an action's refusal is
+        # Shown on the item's page, as an action's refusal is; an item the caller may not know raised NotFound first.
+        except (ValidationFailed, Forbidden, RuleBroken, Conflict) as error:
             return render_item_page(request, service, actor, workflow, item_id, error=error, failed=("comment", {}))
         if added.outcome.position is not None:
             request.app.state.runner.wait_for(added.outcome.position, timeout=WAIT_FOR_LISTS_SECONDS)

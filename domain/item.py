@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from domain.actor import SCHEDULER, Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
-from domain.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.errors import Forbidden, InvalidTransition, NotFound, RuleBroken, ValidationFailed
 from domain.reminders import (
     HEAD, MENTION, MENTIONED, ReminderClock, ladder_position, reminder_id, rung_due, superseded,
 )
@@ -27,6 +27,8 @@ from domain.workflow import Action, Link, Workflow
 # raise RuleBroken when the action must be refused.
 Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 MAX_COMMENT_CHARACTERS = 10_000
+# An item carries its comments in its fields (read models, pages and the API show them whole): so many, no more.
+MAX_COMMENTS_PER_ITEM = 500
 
 
 class WorkflowItem(Aggregate):
@@ -253,6 +255,9 @@ class WorkflowItem(Aggregate):
             raise ValidationFailed("text", f"a comment holds at most {MAX_COMMENT_CHARACTERS} characters, "
                                            f"not {len(text)}")
         # From its event's item and version, like a reminder's id: every process that reads it names it alike.
+        if len(self.comments) >= MAX_COMMENTS_PER_ITEM:
+            raise RuleBroken(f"this {self.workflow.title.lower()} has {len(self.comments)} comments, the most an "
+                             f"item holds; carry the discussion on in an attached document or a new item")
         comment_id = str(uuid5(NAMESPACE_URL, f"secretariat:comment:{self.id}:{self.version + 1}"))
         self.trigger_event(self.CommentAdded, timestamp=now, actor=actor.username, reason=None,
                            data={"comment_id": comment_id, "text": text, "mentions": list(notify)})

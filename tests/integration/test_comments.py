@@ -10,8 +10,8 @@ from typing import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from domain.errors import Forbidden, NotFound, ValidationFailed
-from domain.item import MAX_COMMENT_CHARACTERS
+from domain.errors import Forbidden, NotFound, RuleBroken, ValidationFailed
+from domain.item import MAX_COMMENT_CHARACTERS, MAX_COMMENTS_PER_ITEM
 from projections.database import engine_for
 from projections.items import ItemsProjection
 from projections.queries import ReadModels
@@ -124,3 +124,13 @@ def test_a_mention_starts_no_deadline_ladder_and_survives_later_actions(service,
     (mention,) = item.reminders.values()
     assert mention["rung"] == "mentioned" and not mention.get("superseded")
     assert [d["last_reminder"] for d in item.deadlines()] == [None]  # the task's own ladder has not started
+
+
+def test_an_item_holds_so_many_comments_and_refuses_more(memory_service):
+    register_cast(memory_service)
+    task = memory_service.create_task(ERIK, task_values()).item
+    for n in range(MAX_COMMENTS_PER_ITEM):
+        memory_service.comment("tasks", task.id, SARA, f"Note {n}")
+    with pytest.raises(RuleBroken, match=f"has {MAX_COMMENTS_PER_ITEM} comments"):
+        memory_service.comment("tasks", task.id, SARA, "One more")
+    assert len(memory_service.get_item("tasks", task.id, SARA).comments) == MAX_COMMENTS_PER_ITEM
