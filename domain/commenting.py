@@ -15,12 +15,14 @@ from typing import Any, Callable
 from uuid import UUID
 
 from domain.actor import Actor
+from domain.errors import Conflict
 from domain.idempotency import IdempotentOutcome
 from domain.item import WorkflowItem
 
 # `@name` not inside a word or an e-mail address (`ana@example.org` mentions nobody); names as users have them.
 MENTION_PATTERN = re.compile(r"(?<![\w@.+-])@([a-z][a-z0-9._-]{1,63})\b")
 MAX_MENTIONS = 20  # names looked up per comment: each is a load
+SAVE_ATTEMPTS = 3
 
 
 def mentioned_names(text: str) -> list[str]:
@@ -46,13 +48,22 @@ class Commenting:
 
     def comment(self, collection: str, item_id: UUID | str, actor: Actor, text: str) -> CommentOutcome:
         """Comment on an item the actor may act on; the users it mentions who may read the item are notified."""
-        item = self.visible_item(collection, item_id, actor)  # first: nothing below may tell hidden from absent
         mentioned = mentioned_names(text)[:MAX_MENTIONS]
-        notify = [name for name in mentioned if name != actor.username and self._may_read(name, item)]
-        now = self.clock()
-        comment = item.comment(text, actor, now=now, notify=notify, today=now.astimezone(self.tz).date())
-        outcome = self._save_outcome(item, [], actor, None, "", status=201)
-        return CommentOutcome(outcome, comment, [n for n in mentioned if n not in notify and n != actor.username])
+        for attempt in range(SAVE_ATTEMPTS):
+            item = self.visible_item(collection, item_id, actor)  # first: nothing below may tell hidden from absent
+            notify = [name for name in mentioned if name != actor.username and self._may_read(name, item)]
+            now = self.clock()
+            comment = item.comment(text, actor, now=now, notify=notify, today=now.astimezone(self.tz).date())
+            try:
+                outcome = self._save_outcome(item, [], actor, None, "", status=201)
+            except Conflict:
+                # Another event (an action, a reminder the scheduler raised) took the version: a comment
+                # depends on no state of the item, so it is added again to the item as it is now.
+                if attempt + 1 == SAVE_ATTEMPTS:
+                    raise
+                continue
+            return CommentOutcome(outcome, comment, [n for n in mentioned if n not in notify and n != actor.username])
+        raise AssertionError("unreachable")
 
     def _may_read(self, username: str, item: WorkflowItem) -> bool:
         reader = self.actor_named(username)

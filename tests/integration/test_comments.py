@@ -134,3 +134,21 @@ def test_an_item_holds_so_many_comments_and_refuses_more(memory_service):
     with pytest.raises(RuleBroken, match=f"has {MAX_COMMENTS_PER_ITEM} comments"):
         memory_service.comment("tasks", task.id, SARA, "One more")
     assert len(memory_service.get_item("tasks", task.id, SARA).comments) == MAX_COMMENTS_PER_ITEM
+
+
+def test_a_comment_that_loses_the_race_for_the_version_is_added_to_the_item_as_it_is_now(service, monkeypatch):
+    task = service.create_task(ERIK, task_values()).item
+    load, raced = service.visible_item, []
+
+    def loaded_then_changed_by_another_writer(*args, **kw):  # as a second process saving first, once
+        item = load(*args, **kw)
+        if not raced:
+            raced.append(True)
+            service.act("tasks", task.id, "start", SARA, {})
+        return item
+
+    monkeypatch.setattr(service, "visible_item", loaded_then_changed_by_another_writer)
+    added = service.comment("tasks", task.id, SARA, "Written while sara started the task")
+    item = load("tasks", task.id, SARA)
+    assert (item.state, [c["text"] for c in item.comments]) == ("in_progress", ["Written while sara started the task"])
+    assert added.outcome.item.version == item.version == 3
