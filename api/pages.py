@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.chart_figures import item_extras, list_progress, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from api.page_display import (
@@ -153,6 +154,7 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
+                   charts=overview_charts(read_models, actor, service),
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
                                                             m["state"])} for m in board[PROGRESS_KEY]])
 
@@ -187,7 +189,8 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
                                           offset=(number - 1) * PAGE_SIZE)
     return _render(request, "list.html", actor=actor, section=collection, workflow=workflow, state=state,
                    rows=[item_row(i) for i in items], columns=table_columns(workflow), total=total, page=number,
-                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz)
+                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz,
+                   progress=list_progress(read_models, workflow, items))
 
 
 @router.get("/ui/{collection}/new")
@@ -266,6 +269,7 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
                    forms=forms, history=history, current=current, latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
                    creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
+                   extras=item_extras(_views(request), item),
                    lineage_url=f"/ui/{collection}/{item.id}/lineage" if collection in LINEAGE_COLLECTIONS else "")
 
 
