@@ -72,13 +72,19 @@ def item_extras(read_models: ReadModels, item: WorkflowItem) -> dict[str, Any]:
     return {"diagram": workflow_diagram(item.workflow, item.state), "progress": progress}
 
 
-def list_progress(read_models: ReadModels, workflow: Workflow, items: Iterable[WorkflowItem]) -> dict[str, float]:
-    """For a list of the items that keep progress (mandates): each one's percent done; {} for other lists."""
+def list_progress(read_models: ReadModels, workflow: Workflow,
+                  items: Iterable[WorkflowItem]) -> dict[str, float | None]:
+    """For a list of the items that keep progress (mandates): each one's percent done, None for one without
+    children counted (no tasks: 0% would say nothing was done of something); {} for other lists."""
     if workflow.collection != WORKFLOW_ITEMS.progress_collection():
         return {}
     ids = [str(item.id) for item in items]
     counted = read_models.mandate_progress(ids)
-    return {key: progress_summary(counted.get(key, {}))["percent_done"] for key in ids}
+    found: dict[str, float | None] = {}
+    for key in ids:
+        summary = progress_summary(counted.get(key, {}))
+        found[key] = summary["percent_done"] if summary["open"] + summary["done"] else None
+    return found
 
 
 def reads_some(actor: Actor) -> bool:

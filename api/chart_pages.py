@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request
 
 from api.chart_figures import MONTHS_SHOWN, dashboard_figures
 from api.deps import ReadModelsDep, Service
-from api.page_session import PageActor
+from api.expensive import expensive_read
+from api.page_session import PageActor, page_actor
 from api.pages import _error_page, _render
 from domain.errors import ValidationFailed
 from projections.time_series import MAX_MONTHS
@@ -19,7 +20,8 @@ router = APIRouter(include_in_schema=False)
 MONTH_CHOICES = (6, 12, 24, MAX_MONTHS)
 
 
-@router.get("/ui/dashboard")
+# A longer span than the default is rationed as an expensive read: it reads the history once per month.
+@router.get("/ui/dashboard", dependencies=[expensive_read(page_actor, when_given=("months",))])
 def dashboard_page(request: Request, service: Service, read_models: ReadModelsDep, actor: PageActor,
                    months: str = str(MONTHS_SHOWN)):
     """Charts over the last months: done per month, open by state, time in state, overdue."""

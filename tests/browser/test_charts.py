@@ -102,7 +102,11 @@ def test_the_mandates_list_and_page_show_progress_bars(page):
     page.goto("/ui/mandates")
     bar = page.get_by_role("img", name="Support Contracting Parties", exact=False).first
     assert bar.get_attribute("aria-label").endswith(": 0% done")  # three tasks, none done yet
+    assert page.get_by_role("columnheader", name="Progress").count() == 1
+    memorandum = page.get_by_role("row").filter(has_text="Memorandum of Understanding")
+    assert memorandum.get_by_text("none yet").count() == 1  # no tasks: no percentage
     assert_accessible(page)
+    save_screenshots(page, "mandates with progress")
     page.goto(f"/ui/mandates/{Mandate.id_for(SUPPORT)}")
     progress = page.get_by_role("region", name="Progress of its tasks")
     assert progress.get_by_role("img").get_attribute("aria-label").endswith(": 0% done")
