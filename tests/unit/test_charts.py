@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from api.charts import (HEIGHT, TOP, BOTTOM, bar_chart, bar_heights, duration_chart, human_duration, line_chart,
-                        nice_ceiling, stacked_bar_chart)
-from api.workflow_diagram import layers, moves, workflow_diagram
+from api.charts import (BOTTOM, HEIGHT, INK, LIGHT_PAIR, MUTED, PALETTE, TOP, bar_chart, bar_heights, duration_chart,
+                        human_duration, line_chart, nice_ceiling, stacked_bar_chart)
+from api.workflow_diagram import CURRENT_FILL, layers, moves, workflow_diagram
 from domain.application import WORKFLOWS
 from projections.items import duration_bucket
 from projections.queries import time_in_state_of
@@ -127,3 +127,20 @@ def test_every_workflow_diagram_fills_the_current_state_only_and_lists_every_mov
     assert sum(1 for t in svg.iter("text") if t.text.endswith("(now)")) == 1
     assert len(figure.rows) == len(moves(workflow)) and figure.columns == ("From", "Action", "To")
     assert len([p for p in svg.iter("path") if p.get("marker-end")]) == len({(s, t) for s, _, t in moves(workflow)})
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_colour_a_chart_draws_with_stands_out_from_the_white_page():
+    assert min(contrast(c, "#ffffff") for c in PALETTE) >= 4.5
+    assert contrast(LIGHT_PAIR, "#ffffff") >= 3  # a graphic, not text
+    assert contrast(INK, "#ffffff") >= 4.5 and contrast(MUTED, "#ffffff") >= 4.5
+    assert contrast("#ffffff", CURRENT_FILL) >= 4.5  # the current state's name, white on its fill
