@@ -23,7 +23,7 @@ from projections.history_tables import ITEMS, counters, deadlines, held_at
 from projections.queries import read_scopes, scoped_deadlines
 
 MAX_MONTHS = 36
-OVERDUE_CAP = 10_000  # a month's overdue count stops here (shown as "10000 or more"): bounded, however stale
+OVERDUE_CAP = 10_000  # a month's overdue count stops here: each read is bounded, however many stale deadlines
 _MICROSECOND = timedelta(microseconds=1)
 
 
