@@ -21,7 +21,7 @@ def _open_tasks(item: Mapping[str, Any]) -> list[str]:
 # Enforced on the mandate itself: linking and settling a task writes to it (see TaskLinked), so this holds at save.
 NO_LINKED_TASK_OPEN = Precondition(
     lambda item: not _open_tasks(item),
-    lambda item: (f"{len(_open_tasks(item))} of its linked tasks {'is' if len(_open_tasks(item)) == 1 else 'are'} "
+    lambda item: (f"{len(_open_tasks(item))} linked task{' is' if len(_open_tasks(item)) == 1 else 's are'} "
                   f"still open ({', '.join(_open_tasks(item))})"),
     "approve or cancel those tasks first")
 

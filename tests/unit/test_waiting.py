@@ -82,3 +82,9 @@ def test_the_states_to_look_in_narrow_tasks_to_the_users_own_or_nobodys():
 def test_work_is_given_only_to_roles_its_actions_grant():
     assert holder_roles(TASKS) == {"secretariat", "head", "ewg"}
     assert "auditor" not in holder_roles(REQUESTS) and "party" not in holder_roles(REQUESTS)
+
+
+def test_every_relation_says_when_an_item_names_somebody_for_it():
+    from domain.workflow import RELATION_CLAIMED, RELATIONS
+
+    assert RELATION_CLAIMED.keys() == RELATIONS.keys()
