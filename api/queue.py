@@ -16,6 +16,7 @@ from api.deps import CurrentActor, ReadModelsDep
 from api.page_display import item_label, item_row, label_for
 from api.rendering import JSON
 from domain.actor import Actor
+from domain.workflow import Action
 from projections.queues import Queue, Waiting, waiting_on_me
 
 
@@ -85,5 +86,5 @@ def queue_rows(queue: Queue) -> list[dict[str, Any]]:
     return rows
 
 
-def _needs_no_input(action: Any) -> bool:
+def _needs_no_input(action: Action) -> bool:
     return not action.requires and not action.reason_required

@@ -9,8 +9,8 @@ from api.deps import Service
 from api.page_session import CHECKED_POST, FormFields, PageActor, local_target
 from api.pages import _error_page, _render, page_workflow
 from api.queue import queue_for
-from domain.errors import Conflict, DomainError
-from domain.waiting import unassigned_for
+from domain.errors import Conflict, DomainError, Forbidden
+from domain.waiting import holder_roles, may_hold, unassigned_for
 
 WAIT_FOR_LISTS_SECONDS = 2.0
 
@@ -30,6 +30,8 @@ def take(request: Request, collection: str, item_id: str, service: Service, acto
         workflow = page_workflow(collection)
         item = service.get_item(collection, item_id, actor)
         action = unassigned_for(workflow, actor, item.view())
+        if not may_hold(workflow, actor):  # an auditor, say: never changes items
+            raise Forbidden(f"taking a {workflow.title.lower()} needs one of: {', '.join(sorted(holder_roles(workflow)))}")
         if action is None:
             raise Conflict(f"this {workflow.title.lower()} is no longer waiting for someone to take it "
                            "(somebody may have taken it just now); nothing was changed")

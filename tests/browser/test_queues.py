@@ -188,6 +188,14 @@ def test_unassigned_work_waits_with_assign_to_me_and_the_assignee_is_chosen_from
     expect(page.locator("dl.fields > div").filter(has_text="Assignee")).to_contain_text("sara")
 
 
+def test_an_auditor_who_sends_assign_to_me_anyway_is_refused_and_nothing_changes(page, server_url):
+    unassigned = api(server_url, "erik").post("/tasks", json={"title": "Index the archive"}).json()
+    sign_in(page, "audrey")
+    refused = page.request.post(f"/ui/queue/tasks/{unassigned['id']}/take", form={"expected_version": "1"})
+    assert refused.status == 403 and "needs one of" in refused.text()
+    assert api(server_url, "audrey").get(f"/tasks/{unassigned['id']}").json()["version"] == 1
+
+
 def test_the_item_page_offers_the_next_step_first_and_says_in_words_what_approve_waits_for(page, server_url):
     submitted = api(server_url, "milan").post("/support-requests", json={
         "party": "RS", "kind": "logistical", "activity": "mass_event", "operational_involvement": False,
