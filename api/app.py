@@ -21,6 +21,8 @@ from api.tokens import TokenIssuer
 from api.sign_in import SignInGate
 from api.pages import router as pages_router
 from api.chart_pages import router as chart_pages_router
+from api.queue import router as queue_router
+from api.queue_pages import router as queue_pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
 from api.reading import router as reading_router
@@ -73,6 +75,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(lineage_router)
     api.include_router(report_router)
     api.include_router(chart_pages_router)  # before the pages', whose /ui/{collection} would take /ui/dashboard
+    api.include_router(queue_router)
+    api.include_router(queue_pages_router)
     api.include_router(pages_router)
     api.include_router(report_pages_router)
     for cls in AGGREGATES.values():
