@@ -19,8 +19,11 @@ from api.expensive import expensive_read
 from api.item_audit_pages import router as item_audit_router
 from api.limits import check_deadline
 from api.page_session import PageActor, page_actor
+from api.page_display import item_label
 from api.params import MAX_POSITION
 from api.reading import ReadModelsDep
+from domain.actor import Actor
+from domain.application import SecretariatApplication
 from domain.audit_log import refuse_unless_auditing
 from domain.errors import DomainError, ValidationFailed
 from projections.audit_chain import verify_store
@@ -53,8 +56,10 @@ def audit_log_page(request: Request, service: Service, read_models: ReadModelsDe
             limit=LOG_PAGE, after=cursor)
     except DomainError as error:
         return error_page(request, actor, error, section=SECTION)
+    titles = _titles(service, actor, page["events"])
     query = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in filters.items() if v}
     return render(request, "audit_log.html", actor, section=SECTION, events=page["events"], next=page["next"],
+                  titles=titles,
                   after=cursor, filters=query, types=sorted(known_types()), tz=service.tz,
                   may_export=reads_whole_log(actor))
 
@@ -70,6 +75,19 @@ def verify_page(request: Request, service: Service, runner: RunnerDep, actor: Pa
     result = verify_store(service, runner.reader or runner.engine, progress=check_deadline)
     return render(request, "audit_verify.html", actor, section=SECTION, result=result,
                   checked_at=service.clock(), tz=service.tz, may_export=reads_whole_log(actor))
+
+
+def _titles(service: SecretariatApplication, actor: Actor, events: list[dict]) -> dict[str, str]:
+    """Each item's title, for the items of one page of the log (a bounded handful of loads)."""
+    titles: dict[str, str] = {}
+    for event in events:
+        if event["collection"] and event["item_id"] not in titles:
+            try:
+                titles[event["item_id"]] = item_label(service.visible_item(event["collection"], event["item_id"],
+                                                                           actor))
+            except DomainError:
+                titles[event["item_id"]] = event["kind"]
+    return titles
 
 
 def _cursor(after: str) -> int:

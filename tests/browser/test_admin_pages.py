@@ -6,7 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.quality import assert_accessible, save_screenshots
+from tests.browser.looking import look_at
+from tests.browser.quality import assert_accessible
 
 NOT_ADMINS = ("sara", "hana", "erik", "alba", "audrey")
 
@@ -23,16 +24,14 @@ def test_the_admin_lands_on_the_back_office_instead_of_an_empty_overview(page):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     expect(page.get_by_role("heading", name="Administration", exact=True)).to_be_visible()
     expect(page.locator(".office-areas a")).to_have_text(["Users", "Business calendar"])
-    assert_accessible(page)
-    save_screenshots(page, "admin home")
+    look_at(page, "admin home")
 
 
 def test_the_admin_adds_a_user_who_can_then_sign_in(page):
     sign_in(page, "admin")
     page.goto("/ui/admin/users")
     expect(page.locator("table.users tbody tr")).to_have_count(7)  # the demo's users
-    assert_accessible(page)
-    save_screenshots(page, "admin users")
+    look_at(page, "admin users")
     page.get_by_label("Username").fill("nadia")
     page.get_by_label("Password").fill("nadia-passphrase")
     page.get_by_label("E-mail").fill("nadia@pccsee.example")
@@ -40,8 +39,7 @@ def test_the_admin_adds_a_user_who_can_then_sign_in(page):
     page.get_by_role("button", name="Add the user").click()
     expect(page.get_by_role("status")).to_contain_text("The user was added")
     expect(page.get_by_role("heading", name="nadia")).to_be_visible()
-    assert_accessible(page)
-    save_screenshots(page, "admin user")
+    look_at(page, "admin user")
     _sign_out(page)
 
     sign_in(page, "nadia", "nadia-passphrase")
@@ -101,8 +99,7 @@ def test_the_admin_closes_a_day_and_reopens_it(page):
     row = page.locator("tbody tr", has_text="2031-02-12")
     expect(row).to_contain_text("Move to the new office")
     expect(row).to_contain_text("admin")
-    assert_accessible(page)
-    save_screenshots(page, "admin closures")
+    look_at(page, "admin closures")
     row.get_by_label("Why 2031-02-12 is open after all").fill("The move was postponed")
     row.get_by_role("button", name="Reopen 2031-02-12").click()
     expect(page.get_by_role("status")).to_contain_text("open again")
@@ -128,8 +125,7 @@ def test_the_head_reads_deliveries_and_the_admin_may_not(page):
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/ui/admin/deliveries?status=&channel=")
     expect(page.get_by_label("Status")).to_have_value("")
-    assert_accessible(page)
-    save_screenshots(page, "admin deliveries")
+    look_at(page, "admin deliveries")
     assert page.goto("/ui/admin/deliveries?status=lost").status == 422
     _sign_out(page)
     sign_in(page, "admin")

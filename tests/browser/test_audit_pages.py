@@ -13,9 +13,11 @@ from secretariat.audit_bundle import verify_bundle
 from secretariat.audit_signing import checkpoint_problem
 from secretariat.demo import demo_id
 from tests.browser.conftest import sign_in
-from tests.browser.quality import assert_accessible, save_screenshots
+from tests.browser.looking import look_at
+from tests.browser.quality import assert_accessible
 
 RS_REQUEST = demo_id("request", "rs-planning")
+
 
 
 def test_the_auditor_pages_through_the_log_and_filters_it_by_who(page):
@@ -25,8 +27,7 @@ def test_the_auditor_pages_through_the_log_and_filters_it_by_who(page):
     rows = page.locator("table.audit-log tbody tr")
     expect(rows).to_have_count(50)
     first_page_last = int(rows.last.locator("td").first.inner_text())
-    assert_accessible(page)
-    save_screenshots(page, "audit log")
+    look_at(page, "audit log")
     page.get_by_role("link", name="Next page").click()
     assert int(rows.first.locator("td").first.inner_text()) > first_page_last
     page.get_by_label("Who").fill("milan")
@@ -52,8 +53,7 @@ def test_the_auditor_verifies_the_chain_and_downloads_a_checkpoint_and_the_expor
     expect(page.get_by_role("status")).to_contain_text("The audit chain holds.")
     events_verified = int(page.locator(".verify-result .alert-detail").inner_text().split()[0])
     assert events_verified > 50
-    assert_accessible(page)
-    save_screenshots(page, "audit verify")
+    look_at(page, "audit verify")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download a signed checkpoint").click()
@@ -96,8 +96,7 @@ def test_the_auditor_compares_two_versions_of_a_request_and_sees_it_as_it_was(pa
     state = page.locator("table.diff tbody tr", has_text="State")
     expect(state.locator("del")).to_have_text("submitted")
     expect(page.locator(".timeline > li").first).to_contain_text("v2")
-    assert_accessible(page)
-    save_screenshots(page, "item diff")
+    look_at(page, "item diff")
 
     page.goto(f"/ui/support-requests/{RS_REQUEST}/as-of?as_of=2000-01-01")
     expect(page.get_by_role("alert")).to_contain_text("did not exist")
@@ -105,8 +104,7 @@ def test_the_auditor_compares_two_versions_of_a_request_and_sees_it_as_it_was(pa
     page.get_by_role("region", name="Through time").get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("as it was on")
     expect(page.get_by_role("status")).to_contain_text("Nothing can be done to the past")
-    assert_accessible(page)
-    save_screenshots(page, "item as of")
+    look_at(page, "item as of")
 
 
 def test_no_audit_page_offers_a_form_that_changes_anything(page):
