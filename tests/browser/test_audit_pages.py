@@ -14,7 +14,6 @@ from secretariat.audit_signing import checkpoint_problem
 from secretariat.demo import demo_id
 from tests.browser.conftest import sign_in
 from tests.browser.looking import look_at
-from tests.browser.quality import assert_accessible
 
 RS_REQUEST = demo_id("request", "rs-planning")
 
