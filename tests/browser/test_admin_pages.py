@@ -127,6 +127,8 @@ def test_the_head_reads_deliveries_and_the_admin_may_not(page):
     expect(page.get_by_label("Status")).to_have_value("")
     look_at(page, "admin deliveries")
     assert page.goto("/ui/admin/deliveries?status=lost").status == 422
+    unknown = page.context.request.post("/ui/admin/deliveries/00000000-0000-4000-8000-000000000000/retry")
+    assert unknown.status == 404
     _sign_out(page)
     sign_in(page, "admin")
     assert page.goto("/ui/admin/deliveries").status == 403
@@ -160,3 +162,15 @@ def test_no_one_but_the_admin_gets_the_users_pages_or_changes_a_user(browser, se
     expect(page.locator("table.users")).not_to_contain_text("intruder")
     expect(page.locator("table.users tbody tr", has_text="sara")).to_contain_text("may sign in")
     page.close()
+
+
+def test_the_auditor_reads_deliveries_but_gets_no_retry(page):
+    sign_in(page, "audrey")
+    page.goto("/ui/audit")
+    page.get_by_role("link", name="Deliveries of reminders").click()
+    page.get_by_label("Status").select_option("")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("table.deliveries tbody tr").first).to_be_visible()
+    expect(page.locator("main form[method=post]")).to_have_count(0)
+    answer = page.context.request.post("/ui/admin/deliveries/00000000-0000-4000-8000-000000000000/retry")
+    assert answer.status == 403
