@@ -73,13 +73,16 @@ def checkpoint_download(request: Request, runner: RunnerDep, actor: PageActor):
 def export_download(request: Request, runner: RunnerDep, actor: PageActor):
     """The signed, self-contained bundle of the whole chain (events, chain, checkpoint, public key, README),
     checked offline with `secretariat audit verify-export`."""
-    folder = Path(tempfile.mkdtemp(prefix="secretariat-export-"))
     try:
         archive = _archive_for(request, actor)
+    except (DomainError, ArchiveUnavailable) as error:
+        return _refused(request, actor, error)
+    folder = Path(tempfile.mkdtemp(prefix="secretariat-export-"))  # the bundle's, removed once it is sent
+    try:
         runner.wait_for(runner.head(), timeout=SEAL_WAIT_SECONDS)
         # Walks the whole log: it stops once its request has been answered at the time limit.
         checkpoint = archive.export(folder / "bundle.zip", progress=check_deadline)
-    except (DomainError, ArchiveUnavailable) as error:
+    except ArchiveUnavailable as error:
         shutil.rmtree(folder, ignore_errors=True)
         return _refused(request, actor, error)
     except BaseException:
