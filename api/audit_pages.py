@@ -9,8 +9,9 @@ api/audit_downloads.py, an item's versions compared and replayed in api/item_aud
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from api.audit_downloads import reads_whole_log, router as downloads_router
 from api.back_office import bounded_text, error_page, parse_day, render, start_of
@@ -39,17 +40,17 @@ VERIFY_WAIT_SECONDS = 5.0
 
 @router.get("/ui/audit")
 def audit_log_page(request: Request, service: Service, read_models: ReadModelsDep, actor: PageActor,
-                   who: str = "", item_id: str = "", type: str = "", since: str = "", until: str = "",
-                   after: str = ""):
+                   who: Annotated[str, Query(alias="actor")] = "", item_id: str = "", type: str = "",
+                   since: str = "", until: str = "", after: str = ""):
     """The global decision log, oldest first, filtered by who, item, event type and days; a page at a time."""
     try:
         refuse_unless_auditing(actor, "the audit pages")
-        filters = {"who": bounded_text("who", who, 80), "item_id": bounded_text("item_id", item_id, 36),
+        filters = {"actor": bounded_text("actor", who, 80), "item_id": bounded_text("item_id", item_id, 36),
                    "type": bounded_text("type", type, 80), "since": parse_day("since", since),
                    "until": parse_day("until", until)}
         cursor = _cursor(after)
         page = read_models.audit_events(
-            actor, actor_filter=filters["who"], item_id=filters["item_id"], type=filters["type"],
+            actor, actor_filter=filters["actor"], item_id=filters["item_id"], type=filters["type"],
             since=start_of(filters["since"], service.tz) if filters["since"] else None,
             # The day given is included: the log's `until` is exclusive, so it is the next day's midnight.
             until=start_of(filters["until"] + timedelta(days=1), service.tz) if filters["until"] else None,

@@ -33,7 +33,26 @@ def test_the_auditor_pages_through_the_log_and_filters_it_by_who(page):
     page.get_by_role("button", name="Show").click()
     expect(rows.first).to_be_visible()
     assert set(rows.locator("td:nth-child(3)").all_inner_texts()) == {"milan"}
-    assert "after=" not in page.url
+    assert "after=" not in page.url and "actor=milan" in page.url  # the API's filter names: a shareable URL
+
+
+def test_the_auditor_filters_the_log_by_event_and_by_day(page):
+    sign_in(page, "audrey")
+    page.goto("/ui/audit")
+    page.get_by_label("Event").select_option("SupportRequest.Approved")
+    page.get_by_role("button", name="Show").click()
+    rows = page.locator("table.audit-log tbody tr")
+    expect(rows.first).to_be_visible()
+    assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"SupportRequest.Approved"}
+    approvals = rows.count()
+    today = page.locator("table.audit-log time").first.inner_text()[:10]  # in the Secretariat's time zone
+    page.get_by_label("From (day)").fill(today)
+    page.get_by_label("To (day, included)").fill(today)
+    page.get_by_role("button", name="Show").click()
+    expect(rows).to_have_count(approvals)  # the demo was recorded today
+    page.get_by_label("To (day, included)").fill("2001-01-01")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("alert")).to_contain_text("until is before since")
 
 
 def test_a_wrong_filter_is_named_not_a_failure(page):
