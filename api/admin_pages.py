@@ -112,7 +112,9 @@ def _user_page(request: Request, service: SecretariatApplication, actor: Actor, 
                failed: str = "") -> Response:
     try:
         refuse_unless(actor, USER_ADMINS, "managing users")
-        user = service.user(username[:64])
+        if len(username) > 64:  # no username is longer: answered before the store is asked
+            raise NotFound(f"no user named {username[:64]!r}…")
+        user = service.user(username)
     except DomainError as refused:
         return error_page(request, actor, refused, section=SECTION)
     status, title, detail = problem_words(error) if error else (200, "", "")
