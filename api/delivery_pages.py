@@ -16,7 +16,7 @@ from api.deps import Service
 from api.page_session import CHECKED_POST, PageActor
 from api.params import PAGE_SIZE, page_number
 from domain.actor import Actor
-from domain.errors import DomainError, Forbidden, ValidationFailed
+from domain.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from scheduler.outbox import CHANNELS, RETRYABLE, STATUSES, WAITING, Outbox, delivery_scope
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,10 @@ def deliveries_page(request: Request, actor: PageActor, outbox: OutboxDep, statu
 def retry_delivery(request: Request, delivery_id: str, service: Service, actor: PageActor, outbox: OutboxDep):
     """Queue a failed, recipient-less or expired delivery again, with a fresh round of tries (head)."""
     try:
-        outbox.retry(delivery_id[:36], delivery_scope(actor, retry=True), now=service.clock(), by=actor.username)
+        scope = delivery_scope(actor, retry=True)
+        if len(delivery_id) > 36:  # no delivery id is longer: answered before the store is asked
+            raise NotFound(f"no delivery {delivery_id[:36]}…")
+        outbox.retry(delivery_id, scope, now=service.clock(), by=actor.username)
     except DomainError as error:
         return _deliveries_page(request, actor, outbox, NEEDS_ATTENTION, "", "1", error=error)
     return RedirectResponse("/ui/admin/deliveries?done=retry", 303)
