@@ -48,7 +48,7 @@ def test_milan_filters_his_requests_by_state_and_gets_no_page_for_an_albanian_on
 def test_audrey_the_auditor_reads_everything_but_gets_no_action_forms(page):
     sign_in(page, "audrey")
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Overview", WAITING_ON_ME, "Mandates", "Tasks", "Support requests", "Meetings"])
+        ["Overview", WAITING_ON_ME, "Mandates", "Tasks", "Support requests", "Meetings", "Audit"])
     page.goto("/ui/support-requests")
     parties = set(page.locator("table tbody td:nth-child(2)").all_inner_texts())
     assert {"AL", "RS"} <= parties
