@@ -19,17 +19,19 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.chart_figures import item_extras, list_progress, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from comments.page import register as register_comment_helpers
 from api.page_display import (
     creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind, table_columns,
 )
-from api.page_forms import action_form, form_values
+from api.page_forms import action_form, form_values, people_who_may_take
 from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
 from api.params import PAGE_SIZE, page_number
+from api.queue import waiting_rows
 from api.problems import status_and_title
 from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
@@ -40,6 +42,7 @@ from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.lineage import LINEAGE_COLLECTIONS
+from domain.waiting import next_steps
 from domain.workflow import Action, Workflow
 from projections.queries import PROGRESS_KEY, ReadModels
 
@@ -66,7 +69,7 @@ register_comment_helpers(templates.env)  # `markdown` and `not_notified` for _co
 def login_form(request: Request, service: Service, next: str = "/"):
     if signed_in_actor(request, service) is not None:
         return RedirectResponse(local_target(next), 303)
-    return _render(request, "login.html", next=local_target(next), username="", error=None)
+    return render_page(request, "login.html", next=local_target(next), username="", error=None)
 
 
 @router.post("/login", dependencies=CHECKED_POST)
@@ -80,12 +83,12 @@ async def sign_in(request: Request, service: Service, form: FormFields):
         try:
             user = await request.app.state.sign_in.sign_in(request, service, username, password)
         except SignInRefused as refused:
-            response = _render(request, "login.html", status=refused.status_code, next=next_page, username=username,
+            response = render_page(request, "login.html", status=refused.status_code, next=next_page, username=username,
                                error=f"Not signed in: {refused.detail}.")
             response.headers["Retry-After"] = str(refused.retry_after)
             return response
     if user is None:
-        return _render(request, "login.html", status=401, next=next_page, username=username,
+        return render_page(request, "login.html", status=401, next=next_page, username=username,
                        error="Wrong username or password.")
     response = RedirectResponse(next_page, 303)
     start_session(response, request, user.username, user.generation_pair()[0])
@@ -127,7 +130,7 @@ def shows_errors(route: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return route(*args, **kwargs)
         except DomainError as error:
-            return _error_page(kwargs["request"], kwargs["actor"], error, WORKFLOWS.get(kwargs["collection"]))
+            return error_page(kwargs["request"], kwargs["actor"], error, WORKFLOWS.get(kwargs["collection"]))
     return page
 
 
@@ -152,9 +155,10 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     reminders, unacknowledged = read_models.reminders(actor, mine=True, acknowledged=False, limit=REMINDERS_SHOWN)
     for reminder in reminders:
         reminder["url"] = f"/ui/{reminder['collection']}/{reminder['item_id']}"
-    return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
+    return render_page(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
+                   charts=overview_charts(read_models, actor, service),
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
                                                             m["state"])} for m in board[PROGRESS_KEY]])
 
@@ -170,7 +174,7 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
         _item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id,
                                                        actor)
     except DomainError as error:
-        return _error_page(request, actor, error)
+        return error_page(request, actor, error)
     if position is not None:
         request.app.state.runner.wait_for(position, timeout=WAIT_FOR_LISTS_SECONDS)
     return RedirectResponse("/", 303)
@@ -187,9 +191,10 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
         raise ValidationFailed("state", f"there is no state {state!r}; the states are: {', '.join(workflow.states)}")
     items, total = read_models.list_items(collection, actor, {"state": state} if state else {}, limit=PAGE_SIZE,
                                           offset=(number - 1) * PAGE_SIZE)
-    return _render(request, "list.html", actor=actor, section=collection, workflow=workflow, state=state,
+    return render_page(request, "list.html", actor=actor, section=collection, workflow=workflow, state=state,
                    rows=[item_row(i) for i in items], columns=table_columns(workflow), total=total, page=number,
-                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz)
+                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz,
+                   progress=list_progress(read_models, workflow, items))
 
 
 @router.get("/ui/{collection}/new")
@@ -255,19 +260,20 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         item = service.get_item(collection, item_id, actor, version=version)
         history = service.history(collection, item_id, actor)
     except DomainError as load_error:
-        return _error_page(request, actor, load_error, workflow)
+        return error_page(request, actor, load_error, workflow)
     current = version is None
     forms = []
-    for name in item.allowed_actions(actor) if current else []:
+    for name in next_steps(workflow, actor, item.view()) if current else []:  # the next step first
         this_failed = failed is not None and failed[0] == name
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
-                                 url=f"/ui/{collection}/{item.id}/{name}"))
-    return _render(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
+                                 url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
+    return render_page(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item),
-                   forms=forms, history=history, current=current, latest=len(history), done=done, error=error,
+                   forms=forms, blocked=item.blocked_actions(actor) if current else [], history=history, current=current, latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
                    creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
+                   extras=item_extras(_views(request), item),
                    lineage_url=f"/ui/{collection}/{item.id}/lineage" if collection in LINEAGE_COLLECTIONS else "")
 
 
@@ -275,27 +281,28 @@ def _new_page(request: Request, service: SecretariatApplication, actor: Actor, w
               given: Mapping[str, str], *, error: DomainError | None = None) -> Response:
     if not may_create(actor, workflow):
         action = workflow.creating_action
-        return _error_page(request, actor, Forbidden(f"{action.name} needs one of: {', '.join(action.who)}"),
+        return error_page(request, actor, Forbidden(f"{action.name} needs one of: {', '.join(action.who)}"),
                            workflow)
     if not given and actor.party and "party" in workflow.creating_action.fields:
         given = {"party": actor.party}  # the own_party relation reads the item's `party`
     form = action_form(_views(request), actor, workflow, workflow.creating_action, given, error,
-                       url=f"/ui/{workflow.collection}/new")
-    return _render(request, "new.html", status=_status(error) if error else 200, actor=actor,
+                       url=f"/ui/{workflow.collection}/new", people=people_who_may_take(service, workflow))
+    return render_page(request, "new.html", status=_status(error) if error else 200, actor=actor,
                    section=workflow.collection, workflow=workflow, form=form, error=error,
                    error_title=_title(error) if error else "")
 
 
-def _error_page(request: Request, actor: Actor, error: DomainError, workflow: Workflow | None = None) -> Response:
-    return _render(request, "error.html", status=_status(error), actor=actor,
+def error_page(request: Request, actor: Actor, error: DomainError, workflow: Workflow | None = None) -> Response:
+    return render_page(request, "error.html", status=_status(error), actor=actor,
                    section=workflow.collection if workflow else "", error=error, error_title=_title(error))
 
 
-def _render(request: Request, template: str, *, status: int = 200, actor: Actor | None = None, section: str = "",
+def render_page(request: Request, template: str, *, status: int = 200, actor: Actor | None = None, section: str = "",
             **context: Any) -> Response:
     nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)] if actor else []
     response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
-                                                              **context}, status_code=status)
+                                                              "waiting": waiting_rows(request, actor), **context},
+                                          status_code=status)
     response.headers.update(HEADERS)
     return response
 
