@@ -22,6 +22,8 @@ from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_c
 
 AGGREGATES = WORKFLOW_ITEMS.collections
 from projections.audit_log import audit_filter, read_audit_events
+from projections.listing import order_by, readable as _readable, readable_anywhere, searched
+from projections.search import search, search_words, snippet
 from projections.reminders import addressees, reminders
 
 
@@ -31,16 +33,40 @@ class ReadModels:
         self.transcoder = transcoder
 
     def list_items(self, collection: str, actor: Actor, filters: Mapping[str, Any], *, limit: int = 50,
-                   offset: int = 0) -> tuple[list[WorkflowItem], int]:
-        """A page of the items the actor may read, newest first, and how many match in all."""
+                   offset: int = 0, q: str | None = None, sort: str | None = None) -> tuple[list[WorkflowItem], int]:
+        """A page of the items the actor may read that match `filters` (a value or a list of values per name)
+        and every word of `q`, in `sort` order (newest first; searching, best match first); and how many
+        match in all."""
         where = _readable(collection, actor, filters)
-        if where is None:
+        words = search_words(q or "")
+        if where is None or (q and not words):
             return [], 0  # e.g. a liaison filtering on another Party
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(items).where(where)).scalar_one()
-            rows = conn.execute(select(items).where(where).order_by(items.c.created_position.desc())
-                                .limit(limit).offset(offset)).all()
+            dialect = conn.dialect.name
+            total = conn.execute(searched(select(func.count()).select_from(items), dialect, words)
+                                 .where(where)).scalar_one()
+            rows = conn.execute(searched(select(items), dialect, words).where(where)
+                                .order_by(*order_by(sort, dialect, words)).limit(limit).offset(offset)).all()
         return [restore(row, self.transcoder) for row in rows], total
+
+    def search(self, actor: Actor, q: str, *, collections: list[str] | None = None, limit: int = 20,
+               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """The items the actor may read with every word of `q`, best match first: each its collection, id,
+        title, state, last change and a snippet around the matches; and how many match in all."""
+        words = search_words(q)
+        if not words:
+            return [], 0
+        where = readable_anywhere(actor, collections or list(AGGREGATES))
+        with self.engine.connect() as conn:
+            dialect = conn.dialect.name
+            total = conn.execute(searched(select(func.count()).select_from(items), dialect, words)
+                                 .where(where)).scalar_one()
+            rows = conn.execute(searched(select(items.c.collection, items.c.id, items.c.title, items.c.state,
+                                                items.c.updated_at, snippet(search, dialect, words).label("snippet")),
+                                         dialect, words)
+                                .where(where).order_by(*order_by(None, dialect, words)).limit(limit)
+                                .offset(offset)).all()
+        return [{**row._mapping, "updated_at": as_utc(row.updated_at)} for row in rows], total
 
     def counts_readable(self, collection: str, actor: Actor) -> dict[str, int]:
         """Per state, how many of the collection's items the actor may list (a liaison: their Party's)."""
@@ -192,18 +218,6 @@ def active_states(cls: type[WorkflowItem]) -> list[str]:
 def read_scopes(actor: Actor) -> dict[str, dict[str, str] | None]:
     """Per collection, what the actor may read of it (see `Workflow.read_scope`)."""
     return {c: cls.workflow.read_scope(actor) for c, cls in AGGREGATES.items()}
-
-
-def _readable(collection: str, actor: Actor, filters: Mapping[str, Any]) -> Any:
-    """The condition for the collection's items the actor may list that match `filters`; None if none can."""
-    workflow = AGGREGATES[collection].workflow
-    scope = workflow.read_scope(actor)
-    if scope is None:
-        raise Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
-    if any(name in filters and filters[name] != value for name, value in scope.items()):
-        return None
-    return and_(items.c.collection == collection,
-                *(matching(workflow, items, items.c.id, name, value) for name, value in {**filters, **scope}.items()))
 
 
 def matching(workflow: Workflow, table: Any, id_column: Any, name: str, value: Any) -> Any:
