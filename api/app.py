@@ -20,6 +20,8 @@ from api.schemas import Health, Token
 from api.tokens import TokenIssuer
 from api.sign_in import SignInGate
 from api.pages import router as pages_router
+from api.search import router as search_router
+from api.list_pages import router as list_pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
 from api.reading import router as reading_router
@@ -71,6 +73,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
         api.include_router(router)  # before the pages' and items' routes, whose `/{action}` would take theirs
     api.include_router(lineage_router)
     api.include_router(report_router)
+    api.include_router(search_router)
+    api.include_router(list_pages_router)
     api.include_router(pages_router)
     api.include_router(report_pages_router)
     for cls in AGGREGATES.values():

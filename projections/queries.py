@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from itertools import groupby
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from eventsourcing.persistence import Transcoder
 from sqlalchemy import Connection, Engine, and_, false, func, or_, select
@@ -56,7 +56,7 @@ class ReadModels:
         words = search_words(q)
         if not words:
             return [], 0
-        where = readable_anywhere(actor, collections or list(AGGREGATES))
+        where = readable_anywhere(actor, list(AGGREGATES) if collections is None else collections)
         with self.engine.connect() as conn:
             dialect = conn.dialect.name
             total = conn.execute(searched(select(func.count()).select_from(items), dialect, words)
@@ -67,6 +67,15 @@ class ReadModels:
                                 .where(where).order_by(*order_by(None, dialect, words)).limit(limit)
                                 .offset(offset)).all()
         return [{**row._mapping, "updated_at": as_utc(row.updated_at)} for row in rows], total
+
+    def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
+        """The titles of those of the items that the actor may read (an export names linked items by them)."""
+        wanted = sorted(set(ids))[:EXPORT_TITLES]
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(items.c.id, items.c.title).where(
+                items.c.id.in_(wanted), readable_anywhere(actor, list(AGGREGATES)))).all())
 
     def counts_readable(self, collection: str, actor: Actor) -> dict[str, int]:
         """Per state, how many of the collection's items the actor may list (a liaison: their Party's)."""
@@ -205,6 +214,7 @@ class ReadModels:
         }
 
 
+EXPORT_TITLES = 5_000  # linked items named in one export at most
 DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
 # The dashboard's list of active progress-keeping items (mandates) is named so in API.md, whichever
 # collection keeps progress: an HTTP name is a contract.
