@@ -71,7 +71,7 @@ def search_text(item: WorkflowItem) -> str:
     for value in item.fields.values():
         records = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         parts += [r["text"] for r in records if isinstance(r, dict) and isinstance(r.get("text"), str)]
-    return "\n".join(p for p in parts if p)[:MAX_TEXT]
+    return "\n".join(dict.fromkeys(p for p in parts if p))[:MAX_TEXT]  # once each: a title is also a field
 
 
 def search_words(q: str) -> list[str]:
