@@ -20,6 +20,7 @@ from openpyxl import Workbook
 from api.page_display import label_for, linked_fields
 from domain.actor import Actor
 from domain.item import WorkflowItem
+from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 from projections.queries import PROGRESS_KEY, ReadModels
 
@@ -91,14 +92,19 @@ def dashboard_table(board: Mapping[str, Any]) -> tuple[list[str], list[list[Any]
     headers = ["Section", "Collection", "Item", "State or deadline", "Number", "Due", "Assignee", "Percent done"]
     rows: list[list[Any]] = []
     for collection, states in board["counts"].items():
-        rows += [["Count", label_for(collection), "", label_for(state), n, None, "", None]
+        rows += [["Count", _collection(collection), "", label_for(state), n, None, "", None]
                  for state, n in states.items()]
     for section in ("overdue", "upcoming"):
-        rows += [[section.capitalize(), label_for(d["collection"]), d["title"] or "",
+        rows += [[section.capitalize(), _collection(d["collection"]), d["title"] or "",
                   label_for(d["kind"]), None, d["due"], d.get("assignee") or "", None] for d in board[section]]
     rows += [["Progress", "", m.get("reference") or m["id"], label_for(m["state"]),
               m["open"] + m["done"], None, "", m["percent_done"]] for m in board.get(PROGRESS_KEY, [])]
     return headers, rows
+
+
+def _collection(name: str) -> str:
+    workflow = WORKFLOW_ITEMS.workflows.get(name)
+    return f"{workflow.title}s" if workflow else name
 
 
 def _cell(value: Any, titles: Mapping[str, str] | None) -> Any:

@@ -122,11 +122,14 @@ def _filter_controls(workflow: Workflow, cls: Any, actor: Actor, read_models: An
     controls = [{"name": "state", "label": "State", "kind": "choices", "selected": wanted.get("state", []),
                  "options": [(s, label_for(s)) for s in workflow.states]}]
     links = {link.field: link.collection for link in cls.links}
+    scope = workflow.read_scope(actor) or {}
     for name in workflow.filters:
         spec, selected = workflow.field_by_name[name], wanted.get(name, [])
         control = {"name": name, "label": label_for(name), "selected": selected}
         if spec.choices:
-            control.update(kind="choices", options=[(c, label_for(c) if name != "party" else c) for c in spec.choices])
+            # A liaison is offered their own Party only: the others would always list nothing.
+            choices = [scope[name]] if name in scope else spec.choices
+            control.update(kind="choices", options=[(c, label_for(c) if name != "party" else c) for c in choices])
         elif name in links and WORKFLOW_ITEMS.workflows[links[name]].read_scope(actor) is not None:
             linked, _ = read_models.list_items(links[name], actor, {}, limit=LINK_OPTIONS)
             options = [(str(i.id), item_label(i)) for i in linked]

@@ -83,3 +83,16 @@ def test_an_invalid_id_in_a_list_filter_is_a_422_page_naming_it(page):
     assert response.status == 422
     expect(page.get_by_role("alert")).to_contain_text("mandate_id")
     assert_accessible(page)
+
+
+def test_the_overviews_figures_download_as_a_spreadsheet(page):
+    sign_in(page, "sara")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Spreadsheet (.xlsx)").click()
+    with open(download.value.path(), "rb") as file:
+        sheet = openpyxl.load_workbook(io.BytesIO(file.read()), read_only=True).worksheets[0]
+    header, *values = list(sheet.iter_rows(values_only=True))
+    counts = {(row[1], row[3]): row[4] for row in values if row[0] == "Count"}
+    assert counts, values
+    assert header[:5] == ("Section", "Collection", "Item", "State or deadline", "Number")
+    assert counts[("Tasks", "Open")] >= 1
