@@ -24,9 +24,11 @@ from api.reading import ReadModelsDep
 from api.search import searchable
 from domain.actor import Actor
 from domain.errors import ValidationFailed
+from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 from projections.listing import sorts_of
+from projections.queries import ReadModels
 from projections.search import snippet_parts
 
 router = APIRouter(include_in_schema=False)
@@ -115,7 +117,7 @@ def _given(workflow: Workflow, query: Any) -> dict[str, Any]:
     return given
 
 
-def _filter_controls(workflow: Workflow, cls: Any, actor: Actor, read_models: Any,
+def _filter_controls(workflow: Workflow, cls: type[WorkflowItem], actor: Actor, read_models: ReadModels,
                      wanted: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """One control per filter: checkboxes for a few choices (and states), a list of items for a link the user
     may read, else a text box."""

@@ -17,12 +17,12 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 from projections.database import as_utc
-from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, item_facets, items,
+from projections.items import (bucket_seconds, deadlines, item_counts, items,
                                mandate_tasks, restore, state_durations)
 
 AGGREGATES = WORKFLOW_ITEMS.collections
 from projections.audit_log import audit_filter, read_audit_events
-from projections.listing import order_by, readable as _readable, readable_anywhere, searched
+from projections.listing import matching_any, order_by, readable as _readable, readable_anywhere, searched
 from projections.search import search, search_words, snippet
 from projections.reminders import addressees, reminders
 
@@ -231,15 +231,9 @@ def read_scopes(actor: Actor) -> dict[str, dict[str, str] | None]:
 
 
 def matching(workflow: Workflow, table: Any, id_column: Any, name: str, value: Any) -> Any:
-    """The condition that an item of the workflow (its id in `id_column`) has `value` for `name`: from the
-    table's own column where the workflow's field of that name holds one value (fast, and as before facets),
-    else from view_item_facets (a field with several values, or one without a column)."""
-    spec = workflow.field_by_name.get(name)
-    if name == "state" or (name in FILTER_COLUMNS and name in table.c and spec is not None and spec.type is not list):
-        return table.c[name] == value
-    f = item_facets.c
-    return id_column.in_(select(f.item_id).where(f.collection == workflow.collection, f.name == name,
-                                                 f.value == str(value)))
+    """The condition that an item of the workflow (its id in `id_column`) has `value` for `name` (see
+    projections.listing.matching_any)."""
+    return matching_any(workflow, table, id_column, name, [value])
 
 
 def _counts(conn: Connection) -> dict[str, dict[str, int]]:
