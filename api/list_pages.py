@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from pydantic import TypeAdapter, ValidationError
 
+from api.chart_figures import list_progress
 from api.deps import Service
 from api.exports import EXPORT_ROWS, dashboard_table, export_items, export_response
 from api.items import LIST_OPTIONS, list_filters
@@ -23,7 +24,7 @@ from api.params import MAX_PAGE, PAGE_SIZE, SearchQuery, page_number
 from api.reading import ReadModelsDep
 from api.search import searchable
 from domain.actor import Actor
-from domain.errors import ValidationFailed
+from domain.errors import Forbidden, ValidationFailed
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
@@ -43,9 +44,12 @@ def search_page(request: Request, actor: PageActor, read_models: ReadModelsDep, 
     try:
         words = _SEARCH_QUERY.validate_python(q)
         number = page_number(page)
+        collections = searchable(actor)
     except (ValidationError, ValidationFailed) as error:
         return _refused(request, actor, error)
-    found, total = read_models.search(actor, words, collections=searchable(actor), limit=SEARCH_PAGE,
+    except Forbidden as error:  # e.g. an admin, who reads no items
+        return render_page(request, "error.html", status=403, actor=actor, error=error, error_title="Nothing to search")
+    found, total = read_models.search(actor, words, collections=collections, limit=SEARCH_PAGE,
                                       offset=(number - 1) * SEARCH_PAGE) if words else ([], 0)
     results = [{**row, "url": f"/ui/{row['collection']}/{row['id']}", "parts": snippet_parts(row["snippet"]),
                 "workflow": WORKFLOW_ITEMS.workflows[row["collection"]],
@@ -94,6 +98,7 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
         columns=_columns(workflow, shared), total=total, page=number, pages=pages, q=asked.q or "",
         filters=_filter_controls(workflow, cls, actor, read_models, wanted), filtered=bool(wanted or asked.q),
         may_create=may_create(actor, workflow), tz=service.tz, sort=asked.sort or "",
+        progress=list_progress(read_models, workflow, items),
         state_sort=_sort_link(collection, shared, "state"), updated_sort=_sort_link(collection, shared, "updated_at"),
         title_sort=_sort_link(collection, shared, "title"),
         csv_url=_url(collection, {**shared, "format": "csv"}), xlsx_url=_url(collection, {**shared, "format": "xlsx"}),

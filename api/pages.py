@@ -19,15 +19,17 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.chart_figures import item_extras, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from api.page_display import (
     creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind,
 )
-from api.page_forms import action_form, form_values
+from api.page_forms import action_form, form_values, people_who_may_take
 from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
+from api.queue import waiting_rows
 from api.problems import status_and_title
 from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
@@ -38,6 +40,7 @@ from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.lineage import LINEAGE_COLLECTIONS
+from domain.waiting import next_steps
 from domain.workflow import Action, Workflow
 from projections.queries import PROGRESS_KEY, ReadModels
 
@@ -152,6 +155,7 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
+                   charts=overview_charts(read_models, actor, service),
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
                                                             m["state"])} for m in board[PROGRESS_KEY]])
 
@@ -239,16 +243,17 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         return _error_page(request, actor, load_error, workflow)
     current = version is None
     forms = []
-    for name in item.allowed_actions(actor) if current else []:
+    for name in next_steps(workflow, actor, item.view()) if current else []:  # the next step first
         this_failed = failed is not None and failed[0] == name
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
-                                 url=f"/ui/{collection}/{item.id}/{name}"))
+                                 url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
     return _render(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item),
-                   forms=forms, history=history, current=current, latest=len(history), done=done, error=error,
+                   forms=forms, blocked=item.blocked_actions(actor) if current else [], history=history, current=current, latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
                    creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
+                   extras=item_extras(_views(request), item),
                    lineage_url=f"/ui/{collection}/{item.id}/lineage" if collection in LINEAGE_COLLECTIONS else "")
 
 
@@ -261,7 +266,7 @@ def _new_page(request: Request, service: SecretariatApplication, actor: Actor, w
     if not given and actor.party and "party" in workflow.creating_action.fields:
         given = {"party": actor.party}  # the own_party relation reads the item's `party`
     form = action_form(_views(request), actor, workflow, workflow.creating_action, given, error,
-                       url=f"/ui/{workflow.collection}/new")
+                       url=f"/ui/{workflow.collection}/new", people=people_who_may_take(service, workflow))
     return _render(request, "new.html", status=_status(error) if error else 200, actor=actor,
                    section=workflow.collection, workflow=workflow, form=form, error=error,
                    error_title=_title(error) if error else "")
@@ -276,7 +281,8 @@ def _render(request: Request, template: str, *, status: int = 200, actor: Actor 
             **context: Any) -> Response:
     nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)] if actor else []
     response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
-                                                              **context}, status_code=status)
+                                                              "waiting": waiting_rows(request, actor), **context},
+                                          status_code=status)
     response.headers.update(HEADERS)
     return response
 
