@@ -16,10 +16,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from api.pages import HEADERS, templates
+from api.pages import render_page
 from api.problems import status_and_title
 from domain.actor import Actor
-from domain.application import WORKFLOWS
 from domain.errors import DomainError, Forbidden, ValidationFailed
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -28,12 +27,8 @@ MAX_QUERY = 200  # any one text a filter takes: enough for a name, an id or an e
 
 def render(request: Request, template: str, actor: Actor, *, section: str, status: int = 200,
            **context: Any) -> Response:
-    """A page in the site's layout (nav, header), with the headers every page carries."""
-    nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)]
-    response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
-                                                              **context}, status_code=status)
-    response.headers.update(HEADERS)
-    return response
+    """A page in the site's layout (nav with its queue count, header), with the headers every page carries."""
+    return render_page(request, template, status=status, actor=actor, section=section, **context)
 
 
 def error_page(request: Request, actor: Actor, error: DomainError, *, section: str = "") -> Response:

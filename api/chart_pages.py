@@ -12,7 +12,7 @@ from api.chart_figures import MONTHS_SHOWN, dashboard_figures
 from api.deps import ReadModelsDep, Service
 from api.expensive import expensive_read
 from api.page_session import PageActor, page_actor
-from api.pages import _error_page, _render
+from api.pages import error_page, render_page
 from domain.errors import ValidationFailed
 from projections.time_series import MAX_MONTHS
 
@@ -28,9 +28,9 @@ def dashboard_page(request: Request, service: Service, read_models: ReadModelsDe
     try:
         shown = months_asked(months)
     except ValidationFailed as error:
-        return _error_page(request, actor, error)
+        return error_page(request, actor, error)
     figures = dashboard_figures(read_models, actor, service.clock(), service.tz, shown)
-    return _render(request, "dashboard.html", actor=actor, section="dashboard", figures=figures, months=shown,
+    return render_page(request, "dashboard.html", actor=actor, section="dashboard", figures=figures, months=shown,
                    choices=MONTH_CHOICES)
 
 

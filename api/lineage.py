@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from api.deps import CurrentActor, ReadModelsDep, Service
 from api.expensive import expensive_read
 from api.page_session import PageActor
-from api.pages import _error_page, _render
+from api.pages import error_page, render_page
 from api.reading import Progress
 from api.rendering import JSON
 from domain.application import WORKFLOWS
@@ -96,15 +96,15 @@ def lineage_page(request: Request, collection: str, item_id: str, service: Servi
     try:
         if collection == "meetings":
             tree = down_from(service, read_models, item_id, actor)
-            return _render(request, "lineage.html", actor=actor, section=collection, workflow=workflow, down=tree,
+            return render_page(request, "lineage.html", actor=actor, section=collection, workflow=workflow, down=tree,
                            up=None, title=tree["meeting"]["title"])
         if collection in MADE_FROM_MEETINGS:
             chain = up_from(service, read_models, collection, item_id, actor)
-            return _render(request, "lineage.html", actor=actor, section=collection, workflow=workflow, down=None,
+            return render_page(request, "lineage.html", actor=actor, section=collection, workflow=workflow, down=None,
                            up=chain, title=chain["item"]["title"])
         raise NotFound(f"{collection!r} items have no lineage; meetings, mandates and tasks do")
     except DomainError as error:
-        return _error_page(request, actor, error, workflow)
+        return error_page(request, actor, error, workflow)
 
 
 def down_from(service: Any, read_models: ReadModels, meeting_id: str, actor: Any) -> dict[str, Any]:

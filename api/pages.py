@@ -66,7 +66,7 @@ templates.env.filters.update(show=shown_value, when=local_time, label=label_for)
 def login_form(request: Request, service: Service, next: str = "/"):
     if signed_in_actor(request, service) is not None:
         return RedirectResponse(local_target(next), 303)
-    return _render(request, "login.html", next=local_target(next), username="", error=None)
+    return render_page(request, "login.html", next=local_target(next), username="", error=None)
 
 
 @router.post("/login", dependencies=CHECKED_POST)
@@ -80,12 +80,12 @@ async def sign_in(request: Request, service: Service, form: FormFields):
         try:
             user = await request.app.state.sign_in.sign_in(request, service, username, password)
         except SignInRefused as refused:
-            response = _render(request, "login.html", status=refused.status_code, next=next_page, username=username,
+            response = render_page(request, "login.html", status=refused.status_code, next=next_page, username=username,
                                error=f"Not signed in: {refused.detail}.")
             response.headers["Retry-After"] = str(refused.retry_after)
             return response
     if user is None:
-        return _render(request, "login.html", status=401, next=next_page, username=username,
+        return render_page(request, "login.html", status=401, next=next_page, username=username,
                        error="Wrong username or password.")
     response = RedirectResponse(next_page, 303)
     start_session(response, request, user.username, user.generation_pair()[0])
@@ -127,7 +127,7 @@ def shows_errors(route: Callable[..., Response]) -> Callable[..., Response]:
         try:
             return route(*args, **kwargs)
         except DomainError as error:
-            return _error_page(kwargs["request"], kwargs["actor"], error, WORKFLOWS.get(kwargs["collection"]))
+            return error_page(kwargs["request"], kwargs["actor"], error, WORKFLOWS.get(kwargs["collection"]))
     return page
 
 
@@ -152,7 +152,7 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     reminders, unacknowledged = read_models.reminders(actor, mine=True, acknowledged=False, limit=REMINDERS_SHOWN)
     for reminder in reminders:
         reminder["url"] = f"/ui/{reminder['collection']}/{reminder['item_id']}"
-    return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
+    return render_page(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
                    charts=overview_charts(read_models, actor, service),
@@ -171,7 +171,7 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
         _item, position = service.acknowledge_reminder(reminder["collection"], reminder["item_id"], reminder_id,
                                                        actor)
     except DomainError as error:
-        return _error_page(request, actor, error)
+        return error_page(request, actor, error)
     if position is not None:
         request.app.state.runner.wait_for(position, timeout=WAIT_FOR_LISTS_SECONDS)
     return RedirectResponse("/", 303)
@@ -240,7 +240,7 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         item = service.get_item(collection, item_id, actor, version=version)
         history = service.history(collection, item_id, actor)
     except DomainError as load_error:
-        return _error_page(request, actor, load_error, workflow)
+        return error_page(request, actor, load_error, workflow)
     current = version is None
     forms = []
     for name in next_steps(workflow, actor, item.view()) if current else []:  # the next step first
@@ -248,7 +248,7 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
                                  url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
-    return _render(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
+    return render_page(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item),
                    forms=forms, blocked=item.blocked_actions(actor) if current else [], history=history, current=current, latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
@@ -261,23 +261,23 @@ def _new_page(request: Request, service: SecretariatApplication, actor: Actor, w
               given: Mapping[str, str], *, error: DomainError | None = None) -> Response:
     if not may_create(actor, workflow):
         action = workflow.creating_action
-        return _error_page(request, actor, Forbidden(f"{action.name} needs one of: {', '.join(action.who)}"),
+        return error_page(request, actor, Forbidden(f"{action.name} needs one of: {', '.join(action.who)}"),
                            workflow)
     if not given and actor.party and "party" in workflow.creating_action.fields:
         given = {"party": actor.party}  # the own_party relation reads the item's `party`
     form = action_form(_views(request), actor, workflow, workflow.creating_action, given, error,
                        url=f"/ui/{workflow.collection}/new", people=people_who_may_take(service, workflow))
-    return _render(request, "new.html", status=_status(error) if error else 200, actor=actor,
+    return render_page(request, "new.html", status=_status(error) if error else 200, actor=actor,
                    section=workflow.collection, workflow=workflow, form=form, error=error,
                    error_title=_title(error) if error else "")
 
 
-def _error_page(request: Request, actor: Actor, error: DomainError, workflow: Workflow | None = None) -> Response:
-    return _render(request, "error.html", status=_status(error), actor=actor,
+def error_page(request: Request, actor: Actor, error: DomainError, workflow: Workflow | None = None) -> Response:
+    return render_page(request, "error.html", status=_status(error), actor=actor,
                    section=workflow.collection if workflow else "", error=error, error_title=_title(error))
 
 
-def _render(request: Request, template: str, *, status: int = 200, actor: Actor | None = None, section: str = "",
+def render_page(request: Request, template: str, *, status: int = 200, actor: Actor | None = None, section: str = "",
             **context: Any) -> Response:
     nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)] if actor else []
     response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
@@ -285,9 +285,6 @@ def _render(request: Request, template: str, *, status: int = 200, actor: Actor 
                                           status_code=status)
     response.headers.update(HEADERS)
     return response
-
-
-render_page = _render  # for the page modules beside this one (api/list_pages.py)
 
 
 # -- small helpers -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from api.deps import Service
 from api.page_session import CHECKED_POST, FormFields, PageActor, local_target
-from api.pages import _error_page, _render, page_workflow
+from api.pages import error_page, render_page, page_workflow
 from api.queue import queue_for
 from domain.errors import Conflict, DomainError, Forbidden
 from domain.waiting import holder_roles, may_hold, unassigned_for
@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/ui/queue")
 def queue_page(request: Request, actor: PageActor):
     """What waits on the signed-in user, across every collection, with the next step of each."""
-    return _render(request, "queue.html", actor=actor, section="queue", complete=queue_for(request, actor).complete)
+    return render_page(request, "queue.html", actor=actor, section="queue", complete=queue_for(request, actor).complete)
 
 
 @router.post("/ui/queue/{collection}/{item_id}/take", dependencies=CHECKED_POST)
@@ -39,7 +39,7 @@ def take(request: Request, collection: str, item_id: str, service: Service, acto
         outcome = service.act(collection, item_id, action, actor, {workflow.by_name[action].requires[0]: actor.username},
                               expected_version=int(expected) if expected.isdigit() and len(expected) < 10 else None)
     except DomainError as error:
-        return _error_page(request, actor, error, None)
+        return error_page(request, actor, error, None)
     if outcome.position is not None:
         request.app.state.runner.wait_for(outcome.position, timeout=WAIT_FOR_LISTS_SECONDS)
     return RedirectResponse(local_target(form.get("next", "/ui/queue")), 303)
