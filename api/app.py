@@ -23,6 +23,8 @@ from api.pages import router as pages_router
 from api.chart_pages import router as chart_pages_router
 from api.queue import router as queue_router
 from api.queue_pages import router as queue_pages_router
+from api.search import router as search_router
+from api.list_pages import router as list_pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
 from api.reading import router as reading_router
@@ -87,6 +89,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(queue_pages_router)
     api.include_router(admin_pages_router)
     api.include_router(audit_pages_router)
+    api.include_router(search_router)
+    api.include_router(list_pages_router)  # after the other /ui/... pages: its /ui/{collection} would take theirs
     api.include_router(pages_router)
     api.include_router(report_pages_router)
     for cls in AGGREGATES.values():

@@ -4,6 +4,7 @@ No `from __future__ import annotations` here: FastAPI must see the generated bod
 models themselves in the route signatures, not their names.
 """
 
+import functools
 import hashlib
 import re
 from typing import Annotated, Any, Literal, Optional
@@ -13,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import CurrentActor, ReadModelsDep, Service
 from api.expensive import expensive_read
-from api.params import Instant, Offset, Version, limit_up_to
+from api.exports import EXPORT_RESPONSES, EXPORT_ROWS, export_items
+from api.params import MAX_FILTER_VALUES, Instant, ItemIdFilter, Offset, SearchQuery, Version, limit_up_to
 from api.rendering import JSON, item_document, item_response, read_your_write
 from api.schemas import History, body_model, page_model, public_model
 from domain.errors import NotFound, ValidationFailed
 from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
+from projections.listing import sorts_of
 
 Prefer = Annotated[Optional[str], Header(description="wait-for-projection: answer once lists and the "
                                                      "dashboard show this change (read your own writes)")]
@@ -38,7 +41,7 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
     public = public_model(workflow)
     router = APIRouter(prefix=f"/{collection}", tags=[tag])
     create_body = body_model(workflow, workflow.creating_action)
-    filters_model = _filters_model(workflow)
+    filters_model = list_filters(cls)
 
     @router.post("", status_code=201, response_model=public, summary=workflow.creating_action.description,
                  name=f"{workflow.name}.{workflow.creating_action.name}")
@@ -51,10 +54,19 @@ def items_router(cls: type[WorkflowItem]) -> APIRouter:
         response = item_response(item, actor, status=outcome.status, location=f"/{collection}/{item.id}")
         return read_your_write(request, outcome.position, response)
 
-    @router.get("", response_model=page_model(workflow, public), summary=f"List {collection}, newest first")
-    def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, read_models: ReadModelsDep):
-        wanted = {k: v for k, v in filters.model_dump(exclude={"limit", "offset"}).items() if v is not None}
-        page, total = read_models.list_items(collection, actor, wanted, limit=filters.limit, offset=filters.offset)
+    @router.get("", response_model=page_model(workflow, public), summary=f"List {collection}, newest first",
+                responses=EXPORT_RESPONSES, dependencies=[expensive_read(when_given=("format",))])
+    def list_items(filters: Annotated[filters_model, Query()], actor: CurrentActor, read_models: ReadModelsDep,
+                   service: Service):
+        """The items you may read, filtered (several values of a filter: any of them), searched (`q`: every
+        word), sorted (`sort`, `-` for descending); with `format=csv` or `xlsx`, all of them as a file."""
+        wanted = {k: v for k, v in filters.model_dump(exclude=LIST_OPTIONS).items() if v}
+        exporting = filters.format in ("csv", "xlsx")
+        page, total = read_models.list_items(collection, actor, wanted, q=filters.q, sort=filters.sort,
+                                             limit=EXPORT_ROWS if exporting else filters.limit,
+                                             offset=0 if exporting else filters.offset)
+        if exporting:
+            return export_items(read_models, actor, workflow, page, total, filters.format, service.tz)
         return JSON({"items": [item_document(i, actor) for i in page], "total": total})
 
     @router.get("/{item_id}", response_model=public, summary=f"One {workflow.title.lower()}, now or in the past",
@@ -115,16 +127,33 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
                          description=f"{action.description}\n\nWho: {who}.".strip())
 
 
-def _filters_model(workflow: Workflow) -> type[BaseModel]:
+LIST_OPTIONS = {"limit", "offset", "q", "sort", "format"}  # the list's parameters that are not filters
+
+
+@functools.cache
+def list_filters(cls: type[WorkflowItem]) -> type[BaseModel]:
+    """The list's query parameters: each filter takes several values (any of them matches); an id is checked.
+    The API's lists and the web's (api/list_pages.py) validate with this one model."""
+    workflow, id_fields = cls.workflow, {link.field for link in cls.links}
+    sorts = sorts_of(workflow)
     fields: dict[str, Any] = {
-        "state": (Optional[Literal[workflow.states]], Field(None, description="Only items in this state")),
+        "state": (Optional[list[Literal[workflow.states]]],
+                  Field(None, max_length=MAX_FILTER_VALUES, description="Only items in these states")),
+        "q": (Optional[SearchQuery], Field(None, description="Only items with every one of these words in their "
+                                                               "title, texts, conclusions or comments")),
+        "sort": (Optional[Literal[(*sorts, *(f"-{s}" for s in sorts))]],
+                 Field(None, description="Order by this (`-` first: descending); default newest first, or "
+                                         "best match first with `q`")),
+        "format": (Optional[Literal["json", "csv", "xlsx"]],
+                   Field(None, description=f"csv or xlsx: every matching item (at most {EXPORT_ROWS}) as a file")),
         "limit": (limit_up_to(500), Field(50)),
         "offset": (Offset, Field(0)),
     }
     for name in workflow.filters:
         spec = workflow.field_by_name[name]
-        kind = Literal[spec.choices] if spec.choices else Annotated[str, Field(max_length=spec.max_length)]
-        fields[name] = (Optional[kind], Field(None))
+        kind = (Literal[spec.choices] if spec.choices else ItemIdFilter if name in id_fields
+                else Annotated[str, Field(max_length=spec.max_length)])
+        fields[name] = (Optional[list[kind]], Field(None, max_length=MAX_FILTER_VALUES))
     return create_model(f"{workflow.title.replace(' ', '')}Filters", __config__=ConfigDict(extra="forbid"), **fields)
 
 

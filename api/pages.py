@@ -19,25 +19,24 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from api.chart_figures import item_extras, list_progress, overview_charts
+from api.chart_figures import item_extras, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from comments.page import register as register_comment_helpers
 from api.page_display import (
-    creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind, table_columns,
+    creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind,
 )
 from api.page_forms import action_form, form_values, people_who_may_take
 from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
-from api.params import PAGE_SIZE, page_number
 from api.queue import waiting_rows
 from api.problems import status_and_title
 from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
 from domain.actor import Actor
 from domain.application import WORKFLOWS, SecretariatApplication
-from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from domain.errors import DomainError, Forbidden, InvalidTransition, NotFound
 from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
@@ -178,23 +177,6 @@ def acknowledge_reminder(request: Request, reminder_id: str, service: Service, r
     if position is not None:
         request.app.state.runner.wait_for(position, timeout=WAIT_FOR_LISTS_SECONDS)
     return RedirectResponse("/", 303)
-
-
-@router.get("/ui/{collection}")
-@shows_errors
-def list_page(request: Request, collection: str, service: Service, read_models: ReadModelsDep, actor: PageActor,
-              state: str = "", page: str = "1"):
-    """The collection's items, newest first, filtered by state."""
-    workflow = page_workflow(collection)
-    number = page_number(page)
-    if state and state not in workflow.states:
-        raise ValidationFailed("state", f"there is no state {state!r}; the states are: {', '.join(workflow.states)}")
-    items, total = read_models.list_items(collection, actor, {"state": state} if state else {}, limit=PAGE_SIZE,
-                                          offset=(number - 1) * PAGE_SIZE)
-    return render_page(request, "list.html", actor=actor, section=collection, workflow=workflow, state=state,
-                   rows=[item_row(i) for i in items], columns=table_columns(workflow), total=total, page=number,
-                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz,
-                   progress=list_progress(read_models, workflow, items))
 
 
 @router.get("/ui/{collection}/new")

@@ -8,11 +8,12 @@ document too, so a generated client knows them.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 from annotated_types import Interval
-from pydantic import AfterValidator, WithJsonSchema
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
 from domain.errors import ValidationFailed
 
@@ -49,6 +50,33 @@ Instant = Annotated[datetime, AfterValidator(_bounded_instant), WithJsonSchema({
 Offset = Annotated[int, Interval(ge=0, le=MAX_OFFSET)]  # rows to skip
 Position = Annotated[int, Interval(ge=0, le=MAX_POSITION)]  # a cursor into the log
 Version = Annotated[int, Interval(ge=1, le=MAX_VERSION)]
+
+
+# -- lists: ids, words, several values ---------------------------------------------------------------
+
+MAX_FILTER_VALUES = 20  # values of one filter (state=open&state=blocked...)
+MAX_QUERY = 200  # characters of a search
+_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_A_WORD = re.compile(r"\w")
+
+
+def _an_id(value: str) -> str:
+    # A filter on a malformed id would find nothing and answer an empty 200: a typo would pass for "none".
+    if not _ID.match(value):
+        raise ValueError("must be an id: a UUID such as 3fa85f64-5717-4562-b3fc-2c963f66afa6")
+    return value.lower()
+
+
+def _words(value: str) -> str:
+    if value.strip() and not _A_WORD.search(value):
+        raise ValueError("needs at least one word (letters or digits) to search for")
+    return value.strip()
+
+
+# An item's id in a filter (mandate_id=...): a UUID, else 422.
+ItemIdFilter = Annotated[str, AfterValidator(_an_id), WithJsonSchema({"type": "string", "format": "uuid"})]
+# Words to search for: at most MAX_QUERY characters; every word must be found (stemmed: "meetings" finds "meeting").
+SearchQuery = Annotated[str, StringConstraints(max_length=MAX_QUERY), AfterValidator(_words)]
 
 
 def limit_up_to(maximum: int) -> type[int]:

@@ -1,7 +1,7 @@
 """Routes that read across items from the read models: dashboard, mandate progress, metrics."""
 
 from datetime import datetime
-from typing import Annotated, Any, Callable, Optional
+from typing import Annotated, Any, Callable, Literal, Optional
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from api.deps import CurrentActor, ReadModelsDep, RunnerDep, Service
 from api.expensive import expensive_read
+from api.exports import EXPORT_RESPONSES, dashboard_table, export_response
 from api.params import Instant
 from api.rendering import JSON
 from domain.errors import Forbidden
@@ -43,16 +44,22 @@ router = APIRouter(tags=["Dashboard"])
 METRICS_ROLES = ("admin", "auditor", "head")  # the head reads everything anyway; a Party learns no counts
 
 
-@router.get("/dashboard", response_model=Dashboard, dependencies=[expensive_read(when_given=("as_of",))])
+@router.get("/dashboard", response_model=Dashboard, responses=EXPORT_RESPONSES,
+            dependencies=[expensive_read(when_given=("as_of", "format"))])
 def dashboard(actor: CurrentActor, service: Service, read_models: ReadModelsDep,
               as_of: Annotated[Optional[Instant], Query(description="The dashboard as it was at this instant "
-                                                                      "(ISO 8601 with an offset)")] = None):
+                                                                      "(ISO 8601 with an offset)")] = None,
+              format: Annotated[Optional[Literal["json", "csv", "xlsx"]],
+                                Query(description="csv or xlsx: the dashboard as one table in a file")] = None):
     """Counts by collection and state, time in states, overdue items, deadlines in the next 14 days, and each
-    active mandate's progress; now, or at a past instant."""
+    active mandate's progress; now, or at a past instant; as JSON, CSV or .xlsx."""
     if as_of is not None:
-        return JSON(dashboard_as_of(read_models.engine, actor, as_of, service.tz))
-    today = service.clock().astimezone(service.tz).date()
-    return JSON(read_models.dashboard(actor, today))
+        board = dashboard_as_of(read_models.engine, actor, as_of, service.tz)
+    else:
+        board = read_models.dashboard(actor, service.clock().astimezone(service.tz).date())
+    if format in ("csv", "xlsx"):
+        return export_response("dashboard", format, *dashboard_table(board))
+    return JSON(board)
 
 
 @router.get("/mandates/{item_id}/progress", response_model=Progress, tags=["Mandates"])

@@ -35,6 +35,7 @@ from projections import history_tables
 from projections.database import as_utc
 from projections.item_history import ItemHistory, facts
 from projections.runner import copies_beside
+from projections.search import search, search_text
 
 metadata = history_tables.metadata  # one MetaData: the history is part of this view
 
@@ -50,6 +51,8 @@ items = Table(
     Column("mandate_id", String(36)),
     Column("assigned_to", String(32)),
     Column("reference", String(100)),  # a mandate's, shown on the dashboard without decoding `fields`
+    Column("title", Text),  # for sorting lists by title
+    Column("due", Date),  # the soonest open deadline's day (else the soonest of all): lists sort by it
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("state_since", DateTime(timezone=True), nullable=False),
@@ -61,6 +64,9 @@ items = Table(
     Index("ix_view_items_assignee_state", "collection", "assignee", "state", "created_position"),
     Index("ix_view_items_party", "collection", "party", "created_position"),
     Index("ix_view_items_mandate", "mandate_id", "state"),
+    # Lists sorted by a column (api/list_pages.py): read in the index's order, not sorted whole.
+    Index("ix_view_items_due", "collection", "due"),
+    Index("ix_view_items_updated", "collection", "updated_at"),
 )
 
 # The values an item is listed by, for filters on fields without a column of their own and for fields
@@ -135,21 +141,21 @@ def bucket_seconds(bucket: int) -> float:
 # Filters with a column of their own in view_items (fast, as the lists were before facets), used for a
 # workflow whose field of that name holds one value; any other filter reads view_item_facets.
 FILTER_COLUMNS = ("state", "party", "assignee", "mandate_id", "assigned_to")
-OWN_TABLES = 6  # the tables before the history's
+OWN_TABLES = 7  # the tables before the history's
 
 
 class ItemsProjection:
     name = "items"
-    version = 6
+    version = 7  # 7: the search index (projections/search.py), titles and due days to sort by
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
                                                                               deadlines, state_durations, item_facets,
-                                                                              *history_tables.TABLES),
+                                                                              search, *history_tables.TABLES),
                  *, gather: bool = False) -> None:
         self.transcoder = transcoder
         self.tables = tables
         (self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations,
-         self._facets) = tables[:OWN_TABLES]
+         self._facets, self._search) = tables[:OWN_TABLES]
         self.history = ItemHistory(tables[OWN_TABLES:], gather=gather)
         # While gathering, batches are applied in memory only and `flush` writes each row once.
         self._gathered: dict[str, _Known] | None = {} if gather else None
@@ -172,7 +178,7 @@ class ItemsProjection:
         gathered = self._gathered or {}
         chunk = {key: gathered.pop(key) for key in list(islice(gathered, rows or FLUSH_ROWS))}
         if chunk:
-            self._write(conn, chunk, {}, self._gathered_durations, {})
+            self._write(conn, chunk, {}, self._gathered_durations, {}, {})
             self._gathered_durations = Counter()  # written with the first chunk
         if gathered:
             return True
@@ -197,8 +203,10 @@ class ItemsProjection:
         current = {} if only_new else self._load(conn, {key for _, _, key in relevant})
         before = {key: _counted(known.item) for key, known in current.items()}
         facets_before = {key: _facet_rows(known) for key, known in current.items()}
+        text_before = {key: search_text(known.item) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
-        self._write(conn, self._apply(relevant, current, durations, changes), before, durations, facets_before)
+        self._write(conn, self._apply(relevant, current, durations, changes), before, durations, facets_before,
+                    text_before)
         self.history.record(conn, batch, changes)
 
     @staticmethod
@@ -229,11 +237,13 @@ class ItemsProjection:
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
-               durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[dict[str, Any]]]) -> None:
+               durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[dict[str, Any]]],
+               text_before: dict[str, str]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
         upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [self._row(known) for known in touched.values()])
         self._write_facets(conn, touched, facets_before)
+        self._write_search(conn, touched, text_before)
         after = {key: _counted(known.item) for key, known in touched.items()}
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
         self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
@@ -255,6 +265,7 @@ class ItemsProjection:
                 "version": item.version, "created_position": known.created_position, "party": fields.get("party"),
                 "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
                 "assigned_to": fields.get("assigned_to"), "reference": fields.get("reference"),
+                "title": item.title, "due": _soonest_due(item),
                 "created_at": item.created_on, "updated_at": item.modified_on, "state_since": known.state_since,
                 "fields": self.transcoder.encode(fields).decode()}
 
@@ -293,6 +304,21 @@ class ItemsProjection:
         if rows:
             conn.execute(table.insert(), rows)
 
+    def _write_search(self, conn: Connection, touched: dict[str, "_Known"], text_before: dict[str, str]) -> None:
+        """Replace the search rows of the touched items whose words changed (most events change none)."""
+        table, stale, rows = self._search, [], []
+        for key, known in touched.items():
+            now, was = search_text(known.item), text_before.get(key)
+            if was == now:
+                continue
+            if was is not None:
+                stale.append(known.created_position)
+            rows.append({"rowid": known.created_position, "collection": known.item.workflow.collection, "body": now})
+        if stale:
+            conn.execute(delete(table).where(table.c.rowid.in_(stale)))
+        if rows:
+            conn.execute(table.insert(), rows)
+
     def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
         """Replace the touched items' deadline rows; items new in this batch have none to delete."""
         table = self._deadlines
@@ -316,6 +342,12 @@ def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
     """What the counters count an item by: its collection, its state, and the parent whose progress it counts
     in (a task's mandate)."""
     return item.workflow.collection, item.state, WORKFLOW_ITEMS.progress_parent(item)
+
+
+def _soonest_due(item: WorkflowItem) -> Any:
+    """The day lists sort an item by when asked for `due`: its soonest open deadline, else its soonest."""
+    lines = item.own_deadlines()
+    return min((d["due"] for d in lines if d["open"]), default=None) or min((d["due"] for d in lines), default=None)
 
 
 def _facet_rows(known: "_Known") -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from itertools import groupby
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from eventsourcing.persistence import Transcoder
 from sqlalchemy import Connection, Engine, and_, false, func, or_, select
@@ -17,11 +17,13 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 from projections.database import as_utc
-from projections.items import (FILTER_COLUMNS, bucket_seconds, deadlines, item_counts, item_facets, items,
+from projections.items import (bucket_seconds, deadlines, item_counts, items,
                                mandate_tasks, restore, state_durations)
 
 AGGREGATES = WORKFLOW_ITEMS.collections
 from projections.audit_log import audit_filter, read_audit_events
+from projections.listing import matching_any, order_by, readable as _readable, readable_anywhere, searched
+from projections.search import search, search_words, snippet
 from projections.reminders import addressees, reminders
 
 
@@ -31,16 +33,49 @@ class ReadModels:
         self.transcoder = transcoder
 
     def list_items(self, collection: str, actor: Actor, filters: Mapping[str, Any], *, limit: int = 50,
-                   offset: int = 0) -> tuple[list[WorkflowItem], int]:
-        """A page of the items the actor may read, newest first, and how many match in all."""
+                   offset: int = 0, q: str | None = None, sort: str | None = None) -> tuple[list[WorkflowItem], int]:
+        """A page of the items the actor may read that match `filters` (a value or a list of values per name)
+        and every word of `q`, in `sort` order (newest first; searching, best match first); and how many
+        match in all."""
         where = _readable(collection, actor, filters)
-        if where is None:
+        words = search_words(q or "")
+        if where is None or (q and not words):
             return [], 0  # e.g. a liaison filtering on another Party
         with self.engine.connect() as conn:
-            total = conn.execute(select(func.count()).select_from(items).where(where)).scalar_one()
-            rows = conn.execute(select(items).where(where).order_by(items.c.created_position.desc())
-                                .limit(limit).offset(offset)).all()
+            dialect = conn.dialect.name
+            total = conn.execute(searched(select(func.count()).select_from(items), dialect, words)
+                                 .where(where)).scalar_one()
+            rows = conn.execute(searched(select(items), dialect, words).where(where)
+                                .order_by(*order_by(sort, dialect, words)).limit(limit).offset(offset)).all()
         return [restore(row, self.transcoder) for row in rows], total
+
+    def search(self, actor: Actor, q: str, *, collections: list[str] | None = None, limit: int = 20,
+               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """The items the actor may read with every word of `q`, best match first: each its collection, id,
+        title, state, last change and a snippet around the matches; and how many match in all."""
+        words = search_words(q)
+        if not words:
+            return [], 0
+        where = readable_anywhere(actor, list(AGGREGATES) if collections is None else collections)
+        with self.engine.connect() as conn:
+            dialect = conn.dialect.name
+            total = conn.execute(searched(select(func.count()).select_from(items), dialect, words)
+                                 .where(where)).scalar_one()
+            rows = conn.execute(searched(select(items.c.collection, items.c.id, items.c.title, items.c.state,
+                                                items.c.updated_at, snippet(search, dialect, words).label("snippet")),
+                                         dialect, words)
+                                .where(where).order_by(*order_by(None, dialect, words)).limit(limit)
+                                .offset(offset)).all()
+        return [{**row._mapping, "updated_at": as_utc(row.updated_at)} for row in rows], total
+
+    def titles(self, actor: Actor, ids: Iterable[str]) -> dict[str, str]:
+        """The titles of those of the items that the actor may read (an export names linked items by them)."""
+        wanted = sorted(set(ids))[:EXPORT_TITLES]
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(items.c.id, items.c.title).where(
+                items.c.id.in_(wanted), readable_anywhere(actor, list(AGGREGATES)))).all())
 
     def counts_readable(self, collection: str, actor: Actor) -> dict[str, int]:
         """Per state, how many of the collection's items the actor may list (a liaison: their Party's)."""
@@ -179,6 +214,7 @@ class ReadModels:
         }
 
 
+EXPORT_TITLES = 5_000  # linked items named in one export at most
 DASHBOARD_DEADLINES = 200  # of each list: overdue, and due within the horizon
 # The dashboard's list of active progress-keeping items (mandates) is named so in API.md, whichever
 # collection keeps progress: an HTTP name is a contract.
@@ -194,28 +230,10 @@ def read_scopes(actor: Actor) -> dict[str, dict[str, str] | None]:
     return {c: cls.workflow.read_scope(actor) for c, cls in AGGREGATES.items()}
 
 
-def _readable(collection: str, actor: Actor, filters: Mapping[str, Any]) -> Any:
-    """The condition for the collection's items the actor may list that match `filters`; None if none can."""
-    workflow = AGGREGATES[collection].workflow
-    scope = workflow.read_scope(actor)
-    if scope is None:
-        raise Forbidden(f"reading {collection} needs one of: {', '.join(workflow.readers)}")
-    if any(name in filters and filters[name] != value for name, value in scope.items()):
-        return None
-    return and_(items.c.collection == collection,
-                *(matching(workflow, items, items.c.id, name, value) for name, value in {**filters, **scope}.items()))
-
-
 def matching(workflow: Workflow, table: Any, id_column: Any, name: str, value: Any) -> Any:
-    """The condition that an item of the workflow (its id in `id_column`) has `value` for `name`: from the
-    table's own column where the workflow's field of that name holds one value (fast, and as before facets),
-    else from view_item_facets (a field with several values, or one without a column)."""
-    spec = workflow.field_by_name.get(name)
-    if name == "state" or (name in FILTER_COLUMNS and name in table.c and spec is not None and spec.type is not list):
-        return table.c[name] == value
-    f = item_facets.c
-    return id_column.in_(select(f.item_id).where(f.collection == workflow.collection, f.name == name,
-                                                 f.value == str(value)))
+    """The condition that an item of the workflow (its id in `id_column`) has `value` for `name` (see
+    projections.listing.matching_any)."""
+    return matching_any(workflow, table, id_column, name, [value])
 
 
 def _counts(conn: Connection) -> dict[str, dict[str, int]]:
