@@ -1,0 +1,90 @@
+"""Every page each demo user reaches from the navigation, and an item of each collection they read: accessible
+(axe-core finds nothing serious), no horizontal scroll on a 390 px phone, nothing raw shown (no snake_case
+state, no UUID where a title belongs), and screenshots saved for a person to look at."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from domain.application import WORKFLOWS
+from secretariat.demo import USERS, demo_id
+from tests.browser.conftest import sign_in
+from tests.browser.quality import PHONE, assert_accessible, horizontal_overflow, save_screenshots
+
+# The richest demo item of each collection (a long history, links, deadlines), when the user reads it.
+RICH_ITEMS = {"tasks": demo_id("task", "ewg-meeting"), "support-requests": demo_id("request", "rs-planning"),
+              "meetings": demo_id("meeting", "com-2015-decision")}
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+RAW_STATES = sorted({s for w in WORKFLOWS.values() for s in w.states if "_" in s})
+
+
+def humane_problems(page: Page) -> list[str]:
+    """What a person should not have to read on the page: internal ids and snake_case states."""
+    text = page.locator("main").inner_text()
+    problems = [f"an id shown: {m}" for m in UUID.findall(text)]
+    return problems + [f"a raw state shown: {s}" for s in RAW_STATES if re.search(rf"\b{s}\b", text)]
+
+
+def check(page: Page, name: str) -> None:
+    assert_accessible(page)
+    assert humane_problems(page) == [], f"{page.url}: {humane_problems(page)}"
+    original = page.viewport_size
+    page.set_viewport_size(PHONE)
+    assert horizontal_overflow(page) == 0, f"{page.url} scrolls sideways at 390 px"
+    assert_accessible(page)  # the phone layout (cards, wrapped navigation) is checked too
+    page.set_viewport_size(original)
+    save_screenshots(page, name)
+
+
+def visit(page: Page, path: str) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == 200, f"{path} answered {response and response.status}"
+
+
+def item_of(page: Page, collection: str) -> str | None:
+    """The rich demo item if this user reads it, else the first item of the list on the page."""
+    rich = RICH_ITEMS.get(collection)
+    if rich and f"/ui/{collection}/{rich}" in page.locator("main a").evaluate_all("as => as.map(a => a.pathname)"):
+        return f"/ui/{collection}/{rich}"
+    first = page.locator(f"main a[href^='/ui/{collection}/']:not([href$='/new'])").first
+    return first.get_attribute("href") if first.count() else None
+
+
+def test_the_sign_in_page_is_accessible_and_fits_a_phone(page):
+    visit(page, "/login")
+    check(page, "sign-in")
+
+
+@pytest.mark.parametrize("username", [user for user, _roles, _party in USERS])
+def test_every_page_a_user_reaches_is_accessible_humane_and_fits_a_phone(page, username):
+    sign_in(page, username)
+    nav = page.get_by_role("navigation", name="Main").get_by_role("link")
+    paths = nav.evaluate_all("links => links.map(a => a.pathname + a.search)")
+    assert paths and paths[0] == "/"
+    seen = []
+    for path in paths:
+        visit(page, path)
+        check(page, f"{username}{path.replace('/ui/', '-') if path != '/' else '-overview'}")
+        seen.append(path)
+        collection = path.removeprefix("/ui/")
+        if collection not in WORKFLOWS:
+            continue
+        if page.get_by_role("link", name=f"New {WORKFLOWS[collection].title.lower()}", exact=True).count():
+            visit(page, f"/ui/{collection}/new")
+            check(page, f"{username}-{collection}-new")
+            visit(page, path)
+        item = item_of(page, collection)
+        if item is None:
+            continue
+        visit(page, item)
+        check(page, f"{username}-{collection}-item")
+        seen.append(item)
+        lineage = page.locator("main a[href$='/lineage']")
+        if lineage.count():
+            visit(page, lineage.first.get_attribute("href"))
+            check(page, f"{username}-{collection}-lineage")
+    readable = [w.collection for w in WORKFLOWS.values() if f"/ui/{w.collection}" in paths]
+    assert len([p for p in seen if p.count("/") == 3]) == len(readable), seen
