@@ -50,9 +50,13 @@ def label_for(name: str) -> str:
     return LABELS.get(name) or _link_labels().get(name) or name.replace("_", " ").capitalize()
 
 
+# Choices that are abbreviations a newcomer would not know (a meeting's body).
+VALUE_WORDS = {"com": "Committee of Ministers", "ewg": "Expert Working Group"}
+
+
 def in_words(value: Any) -> str:
     """A choice as a person writes it (`officer_exchange` -> "officer exchange"); codes like AL stay as they are."""
-    return str(value).replace("_", " ")
+    return VALUE_WORDS.get(value, str(value).replace("_", " ")) if isinstance(value, str) else str(value)
 
 
 def is_long_text(spec: Field) -> bool:

@@ -5,6 +5,7 @@ state, no UUID where a title belongs), and screenshots saved for a person to loo
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page
@@ -88,3 +89,46 @@ def test_every_page_a_user_reaches_is_accessible_humane_and_fits_a_phone(page, u
             check(page, f"{username}-{collection}-lineage")
     readable = [w.collection for w in WORKFLOWS.values() if f"/ui/{w.collection}" in paths]
     assert len([p for p in seen if p.count("/") == 3]) == len(readable), seen
+
+
+FOCUS_SHOWN = """() => { const e = document.activeElement, s = getComputedStyle(e);
+    return e !== document.body && s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2; }"""
+# (A date input's calendar button has the focus inside the input: the input shows it, by :focus-within.)
+
+
+def tab_to(page: Page, name: str, most: int = 60) -> None:
+    """Press Tab until the control named `name` has the focus, each stop showing where the focus is."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        assert page.evaluate(FOCUS_SHOWN), f"no visible focus on {page.evaluate('document.activeElement.outerHTML')}"
+        if page.evaluate("document.activeElement.name || document.activeElement.textContent.trim()") == name:
+            return
+    raise AssertionError(f"{name!r} is not reached with the Tab key on {page.url}")
+
+
+def test_signing_in_filtering_a_list_and_recording_a_task_take_the_keyboard_alone(page):
+    page.goto("/login")
+    page.keyboard.type("sara")  # the username field has the focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type("sara")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert urlsplit(page.url).path == "/"
+
+    visit(page, "/ui/tasks")
+    tab_to(page, "state")
+    page.keyboard.type("Blocked")  # a select picks the option typed
+    tab_to(page, "Filter")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert urlsplit(page.url).query == "state=blocked"
+    assert set(page.locator("table.items .state").all_inner_texts()) == {"Blocked"}
+
+    visit(page, "/ui/tasks/new")
+    tab_to(page, "title")
+    page.keyboard.type("Translate the annual report, typed without a mouse")
+    tab_to(page, "Create")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").inner_text() == "Translate the annual report, typed without a mouse"
+    assert page.locator(".item-head .state").inner_text() == "Open"
