@@ -29,9 +29,10 @@ def humane_problems(page: Page) -> list[str]:
     return problems + [f"a raw state shown: {s}" for s in RAW_STATES if re.search(rf"\b{s}\b", text)]
 
 
-def check(page: Page, name: str) -> None:
+def check(page: Page, name: str, *, names_ids: bool = False) -> None:
+    """`names_ids`: the page may show an id (a 404 names the id asked for)."""
     assert_accessible(page)
-    assert humane_problems(page) == [], f"{page.url}: {humane_problems(page)}"
+    assert names_ids or humane_problems(page) == [], f"{page.url}: {humane_problems(page)}"
     original = page.viewport_size
     page.set_viewport_size(PHONE)
     assert horizontal_overflow(page) == 0, f"{page.url} scrolls sideways at 390 px"
@@ -54,9 +55,17 @@ def item_of(page: Page, collection: str) -> str | None:
     return first.get_attribute("href") if first.count() else None
 
 
-def test_the_sign_in_page_is_accessible_and_fits_a_phone(page):
+def test_the_sign_in_page_its_refusal_and_an_error_page_are_accessible_and_fit_a_phone(page):
     visit(page, "/login")
     check(page, "sign-in")
+    page.get_by_label("Username").fill("sara")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text() == "Wrong username or password."
+    check(page, "sign-in-refused")
+    sign_in(page, "sara")
+    assert page.goto("/ui/tasks/00000000-0000-4000-8000-000000000000").status == 404
+    check(page, "not-found", names_ids=True)
 
 
 @pytest.mark.parametrize("username", [user for user, _roles, _party in USERS])
