@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from playwright.sync_api import Page
 
@@ -141,3 +142,21 @@ def test_signing_in_filtering_a_list_and_recording_a_task_take_the_keyboard_alon
         page.keyboard.press("Enter")
     assert page.locator("h1").inner_text() == "Translate the annual report, typed without a mouse"
     assert page.locator(".item-head .state").inner_text() == "Open"
+
+
+def test_an_item_with_a_file_and_a_long_history_entry_fits_a_phone(page, server_url):
+    """A task of its own (the demo's items stay as the other tests expect them), with a file attached."""
+    with httpx.Client(base_url=server_url, timeout=30) as client:
+        token = client.post("/auth/token", data={"username": "sara", "password": "sara"}).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        task = client.post("/tasks", headers=auth, json={
+            "title": "Circulate the minutes", "partners": ["SELEC", "Europol", "Interpol", "Frontex", "CEPOL"],
+            "description": "Minutes of the Expert Working Group meeting, to every Party's contact point."}).json()
+        attached = client.post(f"/tasks/{task['id']}/attachments", headers=auth,
+                               files={"file": ("Minutes of the Expert Working Group meeting, Ljubljana.txt",
+                                               b"Minutes\n", "text/plain")})
+        assert attached.status_code == 201, attached.text
+    sign_in(page, "sara")
+    visit(page, f"/ui/tasks/{task['id']}")
+    assert page.locator("#attachments table tbody tr").count() == 1
+    check(page, "task-with-a-file")
