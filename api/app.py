@@ -20,6 +20,9 @@ from api.schemas import Health, Token
 from api.tokens import TokenIssuer
 from api.sign_in import SignInGate
 from api.pages import router as pages_router
+from api.chart_pages import router as chart_pages_router
+from api.queue import router as queue_router
+from api.queue_pages import router as queue_pages_router
 from api.users import router as users_router
 from api.calendar import router as calendar_router
 from api.reading import router as reading_router
@@ -29,6 +32,9 @@ from api.calendar_feed import router as calendar_feed_router
 from api.lineage import router as lineage_router
 from api.audit import router as audit_router
 from api.docs_page import install_docs
+from api.admin_pages import router as admin_pages_router
+from api.audit_pages import router as audit_pages_router
+from api.audit_downloads import AuditArchive
 from attachments.routes import Attachments
 from report.routes import pages_router as report_pages_router, router as report_router
 from domain.application import AGGREGATES, WORKFLOWS, SecretariatApplication
@@ -40,7 +46,8 @@ from projections.store_errors import DiskState
 def create_api(service: SecretariatApplication, read_models: ReadModels, runner: ProjectionRunner, *,
                token_key: str, token_ttl: timedelta = timedelta(hours=8), lifespan=None,
                calendar_token_ttl: timedelta = timedelta(days=365), sign_in: SignInGate | None = None,
-               limits: RequestLimits = RequestLimits(), attachments: Attachments | None = None) -> FastAPI:
+               limits: RequestLimits = RequestLimits(), attachments: Attachments | None = None,
+               audit_archive: AuditArchive | None = None) -> FastAPI:
     """The HTTP API over one application service and its read models (and files attached to items, if given)."""
     api = FastAPI(title="Secretariat", version="0.1.0",
                   description="Mandates of the Committee of Ministers, Expert Working Group tasks and Parties' "
@@ -52,6 +59,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.state.runner = runner
     api.state.tokens = TokenIssuer(token_key, token_ttl, calendar_token_ttl)
     api.state.sign_in = sign_in or SignInGate()
+    api.state.audit_archive = audit_archive  # the pages' checkpoint and export downloads, when given
     api.state.disk = DiskState()  # a write refused for a full disk shows in /health until one succeeds
     service.on_recorded.append(api.state.disk.write_succeeded)
     install_problem_handlers(api)
@@ -71,6 +79,11 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
         api.include_router(router)  # before the pages' and items' routes, whose `/{action}` would take theirs
     api.include_router(lineage_router)
     api.include_router(report_router)
+    api.include_router(chart_pages_router)  # before the pages', whose /ui/{collection} would take /ui/dashboard
+    api.include_router(queue_router)
+    api.include_router(queue_pages_router)
+    api.include_router(admin_pages_router)
+    api.include_router(audit_pages_router)
     api.include_router(pages_router)
     api.include_router(report_pages_router)
     for cls in AGGREGATES.values():

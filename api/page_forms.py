@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from api.page_display import is_long_text, linked_fields, item_label, label_for
 from domain.actor import Actor
+from domain.application import SecretariatApplication
+from domain.registry import WORKFLOW_ITEMS
+from domain.waiting import holder_roles
 from domain.errors import DomainError, ValidationFailed
 from domain.workflow import Action, Field, Workflow
 from projections.queries import ReadModels
@@ -45,8 +48,11 @@ class ActionForm:
 
 
 def action_form(read_models: ReadModels, actor: Actor, workflow: Workflow, action: Action,
-                given: Mapping[str, str], error: DomainError | None, *, url: str) -> ActionForm:
+                given: Mapping[str, str], error: DomainError | None, *, url: str,
+                people: Sequence[str] = ()) -> ActionForm:
+    """The action's form; a field naming a user (a task's assignee) is chosen from `people`, those who may take it."""
     wrong = error.field if isinstance(error, ValidationFailed) else None
+    user_fields = WORKFLOW_ITEMS.by_collection(workflow.collection).user_fields
     inputs = []
     for name in action.fields:
         spec = workflow.field_by_name[name]
@@ -54,6 +60,10 @@ def action_form(read_models: ReadModels, actor: Actor, workflow: Workflow, actio
         if name in linked_fields() and spec.type is str:
             choices = _active_items(read_models, actor, linked_fields()[name])
             kind = "select" if choices else kind
+        elif name in user_fields and people:
+            chosen = given.get(name, "")  # a name given that is not among them stays choosable, so it is not lost
+            choices = tuple((p, p) for p in sorted({*people, *([chosen] if chosen else [])}))
+            kind = "select"
         help_text = " ".join(t for t in (spec.description and spec.description.rstrip(".") + ".",
                                          "Separate them with commas." if spec.type is list else "") if t)
         inputs.append(Input(
@@ -63,6 +73,11 @@ def action_form(read_models: ReadModels, actor: Actor, workflow: Workflow, actio
     reason = "required" if action.reason_required else ("" if action.creates else "optional")
     return ActionForm(action=action, label=label_for(action.name), url=url, inputs=inputs, reason=reason,
                       reason_value=given.get("reason", ""), reason_error=error.detail if wrong == "reason" else "")
+
+
+def people_who_may_take(service: SecretariatApplication, workflow: Workflow) -> list[str]:
+    """The active users holding a role the workflow's actions grant: whom its items may be given to."""
+    return service.usernames_holding(holder_roles(workflow))
 
 
 def _active_items(read_models: ReadModels, actor: Actor, collection: str) -> tuple[tuple[str, str], ...]:

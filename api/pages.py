@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from api.chart_figures import item_extras, list_progress, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from api.history_display import history_rows
@@ -26,11 +27,12 @@ from api.page_display import (
     ItemTitles, creatable_from, field_rows, in_words, item_row, label_for, local_time, may_create, shown_value,
     state_kind, table_columns,
 )
-from api.page_forms import action_form, form_values
+from api.page_forms import action_form, form_values, people_who_may_take
 from api.page_session import (
     CHECKED_POST, FormFields, PageActor, end_session, local_target, signed_in_actor, start_session,
 )
 from api.params import PAGE_SIZE, page_number
+from api.queue import waiting_rows
 from api.problems import status_and_title
 from api.sign_in import SignInRefused
 from api.reading import ReadModelsDep
@@ -41,6 +43,7 @@ from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import unknown_reminder
 from domain.idempotency import IdempotentOutcome
 from domain.lineage import LINEAGE_COLLECTIONS
+from domain.waiting import next_steps
 from domain.workflow import Action, Workflow
 from projections.queries import PROGRESS_KEY, ReadModels
 
@@ -156,6 +159,7 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
     return _render(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
                    assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS, tz=service.tz,
+                   charts=overview_charts(read_models, actor, service),
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
                                                             m["state"])} for m in board[PROGRESS_KEY]])
 
@@ -190,7 +194,8 @@ def list_page(request: Request, collection: str, service: Service, read_models: 
                                           offset=(number - 1) * PAGE_SIZE)
     return _render(request, "list.html", actor=actor, section=collection, workflow=workflow, state=state,
                    rows=[item_row(i) for i in items], columns=table_columns(workflow), total=total, page=number,
-                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz)
+                   pages=max(1, -(-total // PAGE_SIZE)), may_create=may_create(actor, workflow), tz=service.tz,
+                   progress=list_progress(read_models, workflow, items))
 
 
 @router.get("/ui/{collection}/new")
@@ -259,18 +264,20 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         return _error_page(request, actor, load_error, workflow)
     current = version is None
     forms = []
-    for name in item.allowed_actions(actor) if current else []:
+    for name in next_steps(workflow, actor, item.view()) if current else []:  # the next step first
         this_failed = failed is not None and failed[0] == name
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
-                                 url=f"/ui/{collection}/{item.id}/{name}"))
+                                 url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
     titles = ItemTitles(service, actor)
     return _render(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item, titles),
-                   forms=forms, history=history_rows(titles, workflow, history, service.tz), current=current,
+                   forms=forms, blocked=item.blocked_actions(actor) if current else [],
+                   history=history_rows(titles, workflow, history, service.tz), current=current,
                    latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
                    creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
+                   extras=item_extras(_views(request), item),
                    lineage_url=f"/ui/{collection}/{item.id}/lineage" if collection in LINEAGE_COLLECTIONS else "")
 
 
@@ -283,7 +290,7 @@ def _new_page(request: Request, service: SecretariatApplication, actor: Actor, w
     if not given and actor.party and "party" in workflow.creating_action.fields:
         given = {"party": actor.party}  # the own_party relation reads the item's `party`
     form = action_form(_views(request), actor, workflow, workflow.creating_action, given, error,
-                       url=f"/ui/{workflow.collection}/new")
+                       url=f"/ui/{workflow.collection}/new", people=people_who_may_take(service, workflow))
     return _render(request, "new.html", status=_status(error) if error else 200, actor=actor,
                    section=workflow.collection, workflow=workflow, form=form, error=error,
                    error_title=_title(error) if error else "")
@@ -298,7 +305,8 @@ def _render(request: Request, template: str, *, status: int = 200, actor: Actor 
             **context: Any) -> Response:
     nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)] if actor else []
     response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
-                                                              **context}, status_code=status)
+                                                              "waiting": waiting_rows(request, actor), **context},
+                                          status_code=status)
     response.headers.update(HEADERS)
     return response
 

@@ -37,7 +37,8 @@ class JSON(Response):
 
 
 def item_document(item: WorkflowItem, actor: Actor, *, current: bool = True) -> dict[str, Any]:
-    """The item: id, version, state, what the caller may do now, its fields, times and deadlines.
+    """The item: id, version, state, what the caller may do now (and what a precondition blocks, with the fix),
+    its fields, times and deadlines.
 
     A past version (`?version=`, `?as_of=`) offers no actions: nobody acts on the past.
     """
@@ -46,6 +47,7 @@ def item_document(item: WorkflowItem, actor: Actor, *, current: bool = True) -> 
         "version": item.version,
         "state": item.state,
         "allowed_actions": item.allowed_actions(actor) if current else [],
+        "blocked_actions": item.blocked_actions(actor) if current else [],
     }
     document.update({spec.name: item.fields.get(spec.name) for spec in item.workflow.fields})
     document.update({k: v for k, v in item.fields.items() if k not in document})

@@ -105,13 +105,22 @@ class Deadline(BaseModel):
                                                           "due_soon, overdue or escalated")
 
 
+class BlockedAction(BaseModel):
+    action: str
+    reason: str = Field(..., description="What stands in the way, in plain words")
+    fix: str = Field(..., description="What to do about it, in plain words")
+
+
 def public_model(workflow: Workflow) -> type[BaseModel]:
     """The item as the API returns it."""
     fields: dict[str, Any] = {
         "id": (str, ...),
         "version": (int, ...),
         "state": (Literal[workflow.states], ...),
-        "allowed_actions": (list[str], Field(..., description="What the caller may do with the item now")),
+        "allowed_actions": (list[str], Field(..., description="What the caller may do with the item now, "
+                                                              "its rules met")),
+        "blocked_actions": (list[BlockedAction], Field(..., description="What the caller's role may do in this "
+                                                                        "state but a rule stands in the way of")),
     }
     for spec in workflow.fields:
         fields[spec.name] = (Optional[_edge_type(spec)], None)

@@ -239,6 +239,10 @@ class WorkflowItem(Aggregate):
     def allowed_actions(self, actor: Actor) -> list[str]:
         return self.workflow.allowed_actions(actor, self.view())
 
+    def blocked_actions(self, actor: Actor) -> list[dict[str, str]]:
+        """What the actor's role may do in this state but a precondition stands in the way of, and the fix."""
+        return self.workflow.blocked_actions(actor, self.view())
+
     def may_be_read_by(self, actor: Actor) -> bool:
         return self.workflow.may_read(actor, self.view())
 

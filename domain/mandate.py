@@ -9,9 +9,21 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from domain.actor import Actor
 from domain.item import WorkflowItem, deadline
 from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
-from domain.workflow import Action, Field, Link, Workflow, check_rule
+from domain.workflow import Action, Field, Link, Precondition, Workflow, check_rule
 
 STAFF = ("secretariat", "head")
+
+
+def _open_tasks(item: Mapping[str, Any]) -> list[str]:
+    return [t for t, outcome in item.get("tasks", {}).items() if outcome == "open"]
+
+
+# Enforced on the mandate itself: linking and settling a task writes to it (see TaskLinked), so this holds at save.
+NO_LINKED_TASK_OPEN = Precondition(
+    lambda item: not _open_tasks(item),
+    lambda item: (f"{len(_open_tasks(item))} linked task{' is' if len(_open_tasks(item)) == 1 else 's are'} "
+                  f"still open ({', '.join(_open_tasks(item))})"),
+    "approve or cancel those tasks first")
 
 WORKFLOW = Workflow(
     name="mandate",
@@ -42,7 +54,7 @@ WORKFLOW = Workflow(
         Action("reopen", ("reported",), "in_progress", (*STAFF, "ewg"), reason_required=True, event="Reopened",
                description="The CoM asked for more"),
         Action("fulfil", ("reported",), "fulfilled", ("head",), event="Fulfilled",
-               description="Refused while any linked task is still open"),
+               description="Refused while any linked task is still open", preconditions=(NO_LINKED_TASK_OPEN,)),
         Action("withdraw", ("adopted", "in_progress"), "withdrawn", ("head",), reason_required=True,
                event="Withdrawn"),
         Action("set_report_due", ("adopted", "in_progress", "reported"), None, STAFF, requires=("report_due",),
@@ -51,15 +63,9 @@ WORKFLOW = Workflow(
 )
 
 
-def no_linked_task_is_open(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
-    open_tasks = [t for t, outcome in item.get("tasks", {}).items() if outcome == "open"]
-    check_rule(not open_tasks, f"cannot fulfil while {len(open_tasks)} linked task(s) are still open: "
-                               f"{', '.join(open_tasks)}; approve or cancel them first")
-
-
 class Mandate(WorkflowItem):
     workflow = WORKFLOW
-    rules = {"record": (names_meeting_and_conclusion_together,), "fulfil": (no_linked_task_is_open,)}
+    rules = {"record": (names_meeting_and_conclusion_together,)}
     links = (MADE_AT_A_MEETING,)
 
     class Recorded(WorkflowItem.Created):

@@ -14,11 +14,18 @@ from domain.actor import PARTIES, Actor
 from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
 from domain.item import WorkflowItem, deadline
-from domain.workflow import Action, Field, Link, Workflow, check_rule
+from domain.workflow import Action, Field, Link, Precondition, Workflow
 
 STAFF = ("secretariat", "head")
 # The EWG plans and runs its own meetings, not the Committee's.
 RUNS = (*STAFF, "ewg_body")
+
+# A meeting adjourned (postponed) after recording conclusions took place: cancelling it would drop what it
+# decided, and the mandates and tasks made of it, from the reports, which skip cancelled meetings.
+NOTHING_CONCLUDED_YET = Precondition(
+    lambda item: not item.get("conclusions"),
+    lambda item: f"the meeting has recorded {len(item['conclusions'])} conclusion(s), so it took place",
+    "postpone it to new dates instead")
 BODIES = ("com", "ewg", "partner", "other")
 # Working days before the start that the agenda and documents are due, by body (a field overrides it).
 DOCUMENTS_DUE_DAYS = {"com": 10}
@@ -68,7 +75,8 @@ WORKFLOW = Workflow(
         Action("conclude", ("convened",), "concluded", RUNS, event="Concluded"),
         Action("postpone", ("planned", "convened"), "planned", STAFF, requires=("starts_on", "ends_on"),
                reason_required=True, event="Postponed", description="Back to planned, with new dates"),
-        Action("cancel", ("planned",), "cancelled", STAFF, reason_required=True, event="Cancelled"),
+        Action("cancel", ("planned",), "cancelled", STAFF, reason_required=True, event="Cancelled",
+               preconditions=(NOTHING_CONCLUDED_YET,)),
     ),
 )
 
@@ -85,14 +93,6 @@ def participants_are_parties_or_partners(_item: Mapping[str, Any], values: Mappi
         if len(name) == 2 and name.isupper() and name not in PARTIES:
             raise ValidationFailed("participants", f"{name} is not a Contracting Party; "
                                                    f"the Parties are: {', '.join(PARTIES)}")
-
-
-def nothing_concluded_yet(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
-    """A meeting adjourned (postponed) after recording conclusions took place: cancelling it would drop what it
-    decided, and the mandates and tasks made of it, from the reports, which skip cancelled meetings."""
-    recorded = len(item.get("conclusions") or {})
-    check_rule(not recorded, f"the meeting has recorded {recorded} conclusion(s), so it cannot be cancelled; "
-                             "postpone it to new dates instead")
 
 
 # Mandates and tasks made from a meeting's conclusion name both.
@@ -129,7 +129,7 @@ class Meeting(WorkflowItem):
     workflow = WORKFLOW
     derives_on = frozenset({"plan", "postpone"})
     rules = {"plan": (ends_on_or_after_it_starts, participants_are_parties_or_partners),
-             "postpone": (ends_on_or_after_it_starts,), "cancel": (nothing_concluded_yet,)}
+             "postpone": (ends_on_or_after_it_starts,)}
 
     class Planned(WorkflowItem.Created):
         def apply(self, item: "Meeting") -> None:

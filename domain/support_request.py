@@ -14,11 +14,25 @@ from domain.actor import PARTIES
 from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
 from domain.item import WorkflowItem, deadline
-from domain.workflow import Action, Field, Workflow, check_rule
+from domain.workflow import Action, Field, Precondition, Workflow
 
 STAFF = ("secretariat", "head")
 PENDING_DECISION = ("submitted", "screening", "needs_info")
 DECISION_WORKING_DAYS = 10
+
+# Approval's preconditions, told in this order: support must not duplicate other efforts in the region, and the
+# Secretariat "shall have no operational involvement at any time".
+DUPLICATION_CHECK_RECORDED = Precondition(
+    lambda item: item.get("duplicates_found") is not None, "the duplication check is not recorded yet",
+    "record the duplication check first", fix_action="record_duplication_check")
+NO_DUPLICATE_FOUND = Precondition(
+    lambda item: item.get("duplicates_found") is False,
+    "the duplication check found that this support would duplicate other efforts in the region",
+    "reject the request, or record the duplication check again if that finding was wrong", fix_action="reject")
+NO_OPERATIONAL_INVOLVEMENT = Precondition(
+    lambda item: not item.get("operational_involvement"),
+    "the request asks for operational involvement, and the Secretariat shall have no operational involvement "
+    "at any time", "reject the request", fix_action="reject")
 
 # DOMAIN.md's roles table: the head "may do everything secretariat may", so wherever the
 # support-request table names secretariat, the head is granted too.
@@ -60,7 +74,8 @@ WORKFLOW = Workflow(
         Action("record_duplication_check", ("screening",), None, STAFF, requires=("duplicates_found",),
                accepts=("notes",), event="DuplicationCheckRecorded"),
         Action("approve", ("screening",), "approved", ("head",), event="Approved",
-               description="Needs a duplication check with no duplicate, and no operational involvement"),
+               description="Needs a duplication check with no duplicate, and no operational involvement",
+               preconditions=(DUPLICATION_CHECK_RECORDED, NO_DUPLICATE_FOUND, NO_OPERATIONAL_INVOLVEMENT)),
         Action("reject", ("screening", "needs_info"), "rejected", ("head",), reason_required=True, event="Rejected"),
         Action("start_delivery", ("approved",), "in_delivery", STAFF, event="DeliveryStarted"),
         Action("complete_delivery", ("in_delivery",), "delivered", STAFF, requires=("report",),
@@ -91,27 +106,10 @@ def financial_request_names_an_amount(_item: Mapping[str, Any], values: Mapping[
         raise ValidationFailed("amount_eur", "amount_eur must be greater than 0")
 
 
-def duplication_check_found_no_duplicate(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
-    found = item.get("duplicates_found")
-    check_rule(found is not None, "cannot approve before the duplication check is recorded "
-                                  "(record_duplication_check with duplicates_found)")
-    check_rule(found is False, "cannot approve: the duplication check found that this support would duplicate "
-                               "other efforts in the region")
-
-
-def no_operational_involvement(item: Mapping[str, Any], _values: Mapping[str, Any]) -> None:
-    check_rule(not item.get("operational_involvement"),
-               "cannot approve: the request asks for operational involvement, and the Secretariat shall have "
-               "no operational involvement at any time")
-
-
 class SupportRequest(WorkflowItem):
     workflow = WORKFLOW
     derives_on = frozenset({"submit"})
-    rules = {
-        "submit": (financial_request_names_an_amount,),
-        "approve": (duplication_check_found_no_duplicate, no_operational_involvement),
-    }
+    rules = {"submit": (financial_request_names_an_amount,)}
 
     @classmethod
     def derived_on_creation(cls, today: date, calendar: BusinessCalendar, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -160,6 +160,11 @@ class UserAdministration:
             cached = self._user_list = (now, [self.repository.get(i) for i in self._ids_created_by(User.Registered)])
         return cached[1]
 
+    def usernames_holding(self, roles: Iterable[str]) -> list[str]:
+        """The active users holding any of `roles`, by name: whom a piece of work may be given to."""
+        wanted = set(roles)
+        return sorted(u.username for u in self._all_users() if u.is_active and wanted & set(u.roles))
+
     def users(self, actor: Actor) -> list[User]:
         """Every user, by name (admins only)."""
         _refuse_unless_admin(actor)

@@ -40,6 +40,15 @@ EARLIEST, LATEST = date(1990, 1, 1), date(2199, 12, 31)
 # The role a relation presumes, for questions asked before any item is at hand.
 RELATION_ROLE = {"own_party": "party", "participating_party": "party", "assignee": "", "ewg_body": "ewg"}
 
+# Whether an item names somebody for a relation at all (a task with an assignee, a request with a Party): then the
+# work its grant covers is that somebody's, and roles granted after it in an action's `who` are only stand-ins.
+RELATION_CLAIMED: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "assignee": lambda item: bool(item.get("assignee")),
+    "own_party": lambda item: bool(item.get("party")),
+    "participating_party": lambda item: bool(item.get("participants")),
+    "ewg_body": lambda item: item.get("body") == "ewg",
+}
+
 
 @dataclass(frozen=True)
 class Field:
@@ -73,6 +82,24 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Precondition:
+    """A rule on the item alone, asked before anyone acts: an action whose precondition fails is not offered, and
+    is listed as blocked with `reason` (what stands in the way) and `fix` (what to do), both in plain words.
+
+    `fix_action` names the action of the same workflow that fixes it, if one does (the duplication check a
+    blocked approval waits for): the queues show the item to whoever is to take that action.
+    """
+
+    holds: Callable[[Mapping[str, Any]], bool]
+    reason: str | Callable[[Mapping[str, Any]], str]
+    fix: str
+    fix_action: str | None = None
+
+    def reason_for(self, item: Mapping[str, Any]) -> str:
+        return self.reason(item) if callable(self.reason) else self.reason
+
+
+@dataclass(frozen=True)
 class Action:
     name: str
     sources: tuple[str, ...]  # states it may start from; () for the creating action
@@ -83,6 +110,16 @@ class Action:
     reason_required: bool = False
     event: str = ""  # the past-tense event class name on the aggregate
     description: str = ""
+    preconditions: tuple[Precondition, ...] = ()  # rules on the item alone, in the order they are told
+
+    @property
+    def label(self) -> str:
+        """The action's name for people ("record duplication check")."""
+        return self.name.replace("_", " ")
+
+    def unmet(self, item: Mapping[str, Any]) -> Precondition | None:
+        """The first precondition the item does not meet; None if it meets them all."""
+        return next((p for p in self.preconditions if not p.holds(item)), None)
 
     @property
     def creates(self) -> bool:
@@ -148,8 +185,18 @@ class Workflow:
         return [a for a in self.commands if state in a.sources]
 
     def allowed_actions(self, actor: Actor, item: Mapping[str, Any]) -> list[str]:
-        """The actions `actor` may take on `item` now (state and grants both fit)."""
-        return [a.name for a in self.available_in(item["state"]) if a.permits(actor, item)]
+        """The actions `actor` may take on `item` now: state, grants and preconditions all fit."""
+        return [a.name for a in self.available_in(item["state"]) if a.permits(actor, item) and a.unmet(item) is None]
+
+    def blocked_actions(self, actor: Actor, item: Mapping[str, Any]) -> list[dict[str, str]]:
+        """The actions the actor's grants allow in the item's state but a precondition stands in the way of:
+        `[{"action", "reason", "fix"}]`, the first unmet precondition of each, in plain words."""
+        blocked = []
+        for action in self.available_in(item["state"]):
+            unmet = action.unmet(item) if action.permits(actor, item) else None
+            if unmet is not None:
+                blocked.append({"action": action.name, "reason": unmet.reason_for(item), "fix": unmet.fix})
+        return blocked
 
     def read_scope(self, actor: Actor) -> dict[str, str] | None:
         """What a list shows the actor: `{}` everything, `{"party": "AL"}` their Party's only, None nothing.
@@ -201,6 +248,9 @@ class Workflow:
         for name in action.accepts:
             spec = self.field_by_name[name]
             self._check_value(spec, values.get(name), required=action.creates and spec.required)
+        unmet = action.unmet(item)
+        if unmet is not None:
+            raise RuleBroken(f"cannot {action.label}: {unmet.reason_for(item)}; {unmet.fix}")
 
     @staticmethod
     def _check_value(spec: Field, value: Any, *, required: bool) -> None:
@@ -242,6 +292,7 @@ class Workflow:
             assert set(a.fields) <= set(self.field_by_name), (a.name, a.fields)
             assert all(g in ROLES or g in RELATIONS for g in a.who), (a.name, a.who)
             assert a.event, f"{self.name}.{a.name} names no event"
+            assert all(p.fix_action in (None, *self.by_name) for p in a.preconditions), a.name
         assert all(g in ROLES or g in RELATIONS for g in self.readers), self.readers
         assert set(self.filters) <= set(self.field_by_name), (self.name, self.filters)
 
@@ -262,7 +313,8 @@ class Workflow:
             "actions": [
                 {"name": a.name, "from": list(a.sources), "to": a.target, "roles": list(a.who),
                  "required_fields": list(a.requires), "optional_fields": list(a.accepts),
-                 "reason_required": a.reason_required, "event": a.event, "description": a.description}
+                 "reason_required": a.reason_required, "event": a.event, "description": a.description,
+                 "preconditions": [p.fix for p in a.preconditions]}
                 for a in self.actions
             ],
         }

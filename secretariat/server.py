@@ -17,6 +17,8 @@ from attachments.blobs import blob_store_for
 from attachments.routes import Attachments
 from attachments.settings import AttachmentSettings
 from secretariat.access_log import redact_tokens_in_access_log
+from secretariat.audit_archive import StoreAuditArchive
+from secretariat.audit_signing import AUDIT_KEY_FILE
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
 from secretariat.worker_life import die_with_master
@@ -67,7 +69,9 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     api = create_api(service, read_models, runner, token_key=settings.token_key(),
                      token_ttl=timedelta(minutes=settings.token_ttl_minutes), lifespan=lifespan,
                      calendar_token_ttl=timedelta(days=settings.calendar_token_days), sign_in=sign_in,
-                     limits=request_limits(settings), attachments=attachments)
+                     limits=request_limits(settings), attachments=attachments,
+                     audit_archive=StoreAuditArchive(service, runner.reader or runner.engine,
+                                                     settings.key_folder() / AUDIT_KEY_FILE))
     api.state.scheduler = reminders
     api.state.base_url = settings.base_url
     return api

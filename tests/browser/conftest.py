@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -52,10 +53,9 @@ def _wait_until_up(url: str, server: subprocess.Popen, log: Path, seconds: float
     raise RuntimeError(f"the server at {url} was not up with its read models caught up within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn process serving the pages over a SQLite file seeded with the demo data."""
-    folder = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serving_demo(folder: Path) -> Iterator[str]:
+    """A real uvicorn process serving the pages over a SQLite file in `folder` seeded with the demo data."""
     database_url, log = f"sqlite:///{folder / 'secretariat.db'}", folder / "server.log"
     # The demo users' hashes are real Argon2id at a low cost (the hash carries it), so signing in stays quick.
     service = build_application(Settings(database_url=database_url),
@@ -82,6 +82,13 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             server.wait()
     # Whatever the pages were sent, the server never failed on it.
     assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo served for the whole session (a module that must start from the demo as seeded serves its own)."""
+    with serving_demo(tmp_path_factory.mktemp("browser")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

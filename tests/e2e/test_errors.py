@@ -177,7 +177,7 @@ def test_approve_without_a_duplication_check_or_with_a_duplicate_found_is_refuse
     request = create(as_user("alba"), "support-requests", request_body())
     url = f"/support-requests/{request['id']}"
     act(sara, "support-requests", request["id"], "start_screening")
-    assert_problem(hana.post(f"{url}/approve"), 409, "duplication check", "record_duplication_check")
+    assert_problem(hana.post(f"{url}/approve"), 409, "record the duplication check first")  # in plain words
     act(sara, "support-requests", request["id"], "record_duplication_check",
         {"duplicates_found": True, "notes": "SELEC funds the same exchange"})
     assert_problem(hana.post(f"{url}/approve"), 409, "duplicate")

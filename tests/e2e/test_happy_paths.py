@@ -32,7 +32,11 @@ def test_a_mandate_is_recorded_started_reported_and_fulfilled_only_once_its_link
                            state="reported", version=4, allowed={"reopen", "set_report_due"})
     assert reported["summary"] == "Guidelines drafted and circulated."
     assert [(d["kind"], d["open"]) for d in reported["deadlines"]] == [("report_due", False)]
-    assert set(assert_item(hana.get(url))["allowed_actions"]) == {"reopen", "fulfil", "set_report_due"}
+    # While the task is open, fulfil is not offered: it is blocked, and the item says why and what to do.
+    waiting = assert_item(hana.get(url))
+    assert set(waiting["allowed_actions"]) == {"reopen", "set_report_due"}
+    assert [(b["action"], b["fix"]) for b in waiting["blocked_actions"]] == [
+        ("fulfil", "approve or cancel those tasks first")]
 
     # While the task is open, fulfil is refused, naming the task, and nothing is recorded.
     refused = hana.post(f"{url}/fulfil")

@@ -21,11 +21,27 @@ REQUEST = {"party": "AL", "kind": "financial", "activity": "officer_exchange", "
            "amount_eur": Decimal("5000"), "operational_involvement": False}
 
 
-def test_approve_is_refused_without_a_duplication_check():
+def test_approve_is_refused_without_a_duplication_check_in_plain_words():
     item = given_item_in(SupportRequest, "screening", duplicates_found=None)
-    with pytest.raises(RuleBroken, match="before the duplication check is recorded"):
+    with pytest.raises(RuleBroken) as refused:
         item.act("approve", HANA, {}, now=NOW)
+    assert str(refused.value) == ("cannot approve: the duplication check is not recorded yet; "
+                                  "record the duplication check first")
     assert item.state == "screening"
+
+
+def test_approve_is_not_offered_but_listed_as_blocked_with_its_fix_until_the_duplication_check():
+    item = given_item_in(SupportRequest, "screening", duplicates_found=None)
+    assert "approve" not in item.allowed_actions(HANA)
+    assert item.blocked_actions(HANA) == [{"action": "approve", "reason": "the duplication check is not recorded yet",
+                                           "fix": "record the duplication check first"}]
+    item.act("record_duplication_check", HANA, {"duplicates_found": False}, now=NOW)
+    assert "approve" in item.allowed_actions(HANA) and item.blocked_actions(HANA) == []
+
+
+def test_blocked_actions_list_only_what_the_callers_role_may_take():
+    item = given_item_in(SupportRequest, "screening", duplicates_found=None)
+    assert item.blocked_actions(Actor("sara", frozenset({"secretariat"}))) == []
 
 
 def test_approve_is_refused_when_the_duplication_check_found_a_duplicate():

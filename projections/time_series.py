@@ -1,0 +1,117 @@
+"""Month by month series for the charts, read from the items view's history: a few indexed reads per month.
+
+The history (projections/item_history.py) keeps every counter and open deadline as the interval of
+log positions it held over, and a timeline from instants to positions. A month's figure is read at
+the position its last instant maps to, so a series costs the same few short index ranges per month
+whether the store holds one year or twenty, and the months asked for are capped (MAX_MONTHS).
+What a caller may see is scoped as the dashboard scopes it: counts only of the collections they
+read in full, overdue deadlines only of what they may read (a liaison: their Party's).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Mapping
+
+from sqlalchemy import Connection, Engine, func, literal, select
+
+from domain.actor import Actor
+from domain.registry import WORKFLOW_ITEMS
+from projections.as_of import replay_stop
+from projections.history_tables import ITEMS, counters, deadlines, held_at
+from projections.queries import read_scopes, scoped_deadlines
+
+MAX_MONTHS = 36
+OVERDUE_CAP = 10_000  # a month's overdue count stops here: each read is bounded, however many stale deadlines
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class MonthlySeries:
+    """Per month (oldest first): items by state at the month's end for each collection read in full, how
+    many entered the progress state (tasks done) in the month, and open deadlines overdue at its end."""
+
+    months: list[date]  # the first day of each month
+    states: dict[str, list[dict[str, int]]] = field(default_factory=dict)  # collection -> per month
+    done: list[int] | None = None  # None when the caller does not read the progress children in full
+    done_collection: str | None = None
+    done_state: str | None = None
+    overdue: list[int] = field(default_factory=list)
+
+
+def log_position_at(conn: Connection, instant: datetime) -> int:
+    """The one place the series read time: the log position up to which events were recorded by `instant`.
+
+    The events' recorded time, through the history's timeline; an effective time (issue 13) changes this
+    function alone.
+    """
+    return replay_stop(conn, instant)
+
+
+def month_starts(today: date, months: int) -> list[date]:
+    """The first days of the last `months` months, this one included, oldest first."""
+    months = max(1, min(months, MAX_MONTHS))
+    index = today.year * 12 + today.month - 1
+    return [date((i) // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
+
+
+def monthly_series(engine: Engine, actor: Actor, now: datetime, tz: tzinfo, months: int) -> MonthlySeries:
+    """The series over the last `months` months (at most MAX_MONTHS); the current month ends `now`."""
+    starts = month_starts(now.astimezone(tz).date(), months)
+    # Each month is read at its last instant; one more read at the first month's start gives its arrivals.
+    boundaries = [_midnight(starts[0], tz) - _MICROSECOND]
+    boundaries += [_midnight(_next_month(s), tz) - _MICROSECOND for s in starts[:-1]] + [now]
+    scopes = read_scopes(actor)
+    full = [c for c, scope in scopes.items() if scope == {}]
+    found = MonthlySeries(months=starts, states={c: [] for c in full})
+    at_boundaries: list[dict[str, dict[str, int]]] = []
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":  # every month from one snapshot
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        for i, instant in enumerate(boundaries):
+            position = log_position_at(conn, instant)
+            at_boundaries.append(_counts_at(conn, position, full))
+            if i:
+                found.overdue.append(_overdue_at(conn, position, instant.astimezone(tz).date(), scopes))
+    for counts in at_boundaries[1:]:
+        for collection in full:
+            found.states[collection].append(counts[collection])
+    return _with_done(found, at_boundaries, full)
+
+
+def _with_done(found: MonthlySeries, at_boundaries: list[dict[str, dict[str, int]]], full: list[str]) -> MonthlySeries:
+    """The progress children (tasks) that reached the progress state (done) in each month: a terminal state
+    is never left, so this is the growth of its count."""
+    link = WORKFLOW_ITEMS.progress_link()
+    if link is None or link[0].workflow.collection not in full:
+        return found
+    collection, state = link[0].workflow.collection, link[1].progress
+    counts = [b[collection].get(state, 0) for b in at_boundaries]
+    return MonthlySeries(found.months, found.states, [max(0, b - a) for a, b in zip(counts, counts[1:])],
+                         collection, state, found.overdue)
+
+
+def _counts_at(conn: Connection, position: int, collections: list[str]) -> dict[str, dict[str, int]]:
+    counts = {c: dict.fromkeys(WORKFLOW_ITEMS.collections[c].workflow.states, 0) for c in collections}
+    c = counters.c
+    for collection, state, n in conn.execute(select(c.k1, c.k2, c.n).where(held_at(position, ITEMS))):
+        if collection in counts:
+            counts[collection][state] = n
+    return counts
+
+
+def _overdue_at(conn: Connection, position: int, day: date, scopes: Mapping[str, Mapping[str, str] | None]) -> int:
+    """Open deadlines due before `day`, as they held at `position`, that the scopes let through (capped)."""
+    d = deadlines.c
+    held = (select(literal(1)).select_from(deadlines)
+            .where(held_at(position), d.due < day, scoped_deadlines(deadlines, scopes)).limit(OVERDUE_CAP))
+    return conn.execute(select(func.count()).select_from(held.subquery())).scalar_one()
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=tz)
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
