@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from api.pages import HEADERS, templates
 from api.problems import status_and_title
+from api.queue import waiting_rows
 from domain.actor import Actor
 from domain.application import WORKFLOWS
 from domain.errors import DomainError, Forbidden, ValidationFailed
@@ -30,8 +31,10 @@ def render(request: Request, template: str, actor: Actor, *, section: str, statu
            **context: Any) -> Response:
     """A page in the site's layout (nav, header), with the headers every page carries."""
     nav = [w for w in WORKFLOWS.values() if w.may_read_some(actor)]
+    # The layout's "Waiting on me (N)" needs the queue on these pages too (base.html reads `waiting`).
     response = templates.TemplateResponse(request, template, {"actor": actor, "nav": nav, "section": section,
-                                                              **context}, status_code=status)
+                                                              "waiting": waiting_rows(request, actor), **context},
+                                          status_code=status)
     response.headers.update(HEADERS)
     return response
 
