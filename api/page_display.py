@@ -6,7 +6,7 @@ here; only the few names a table cannot spell well are given a label of their ow
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,7 +18,10 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import RELATION_ROLE, Field, Workflow
 
-LABELS = {"amount_eur": "Amount (EUR)"}
+# A mandate's free-text `meeting` sits beside `meeting_id`, the recorded meeting it links to ("Meeting").
+LABELS = {"amount_eur": "Amount (EUR)", "decision": "Decision due", "due": "Due", "meeting": "Meeting, as written"}
+# Fields an item keeps that the page shows in sections of their own (reminders, files, comments), not as fields.
+OWN_SECTIONS = ("reminders", "attachments", "comments")
 
 
 def linked_fields() -> dict[str, str]:
@@ -43,7 +46,17 @@ def _link_labels() -> dict[str, str]:
 
 
 def label_for(name: str) -> str:
+    """A state, action, field or deadline kind in words: `in_review` reads "In review"."""
     return LABELS.get(name) or _link_labels().get(name) or name.replace("_", " ").capitalize()
+
+
+# Choices that are abbreviations a newcomer would not know (a meeting's body).
+VALUE_WORDS = {"com": "Committee of Ministers", "ewg": "Expert Working Group"}
+
+
+def in_words(value: Any) -> str:
+    """A choice as a person writes it (`officer_exchange` -> "officer exchange"); codes like AL stay as they are."""
+    return VALUE_WORDS.get(value, str(value).replace("_", " ")) if isinstance(value, str) else str(value)
 
 
 def is_long_text(spec: Field) -> bool:
@@ -52,7 +65,7 @@ def is_long_text(spec: Field) -> bool:
 
 
 def item_label(item: WorkflowItem) -> str:
-    text = item.fields.get("title") or item.fields.get("description") or f"{item.workflow.title} {item.id}"
+    text = item.title or f"{item.workflow.title} {item.id}"
     return text if len(text) <= 90 else text[:89].rstrip() + "…"
 
 
@@ -81,35 +94,68 @@ def table_columns(workflow: Workflow) -> list[dict[str, str]]:
 OWN_SECTIONS = frozenset({"comments", "attachments"})
 
 
-def field_rows(service: SecretariatApplication, actor: Actor, item: WorkflowItem) -> list[dict[str, Any]]:
+def field_rows(service: SecretariatApplication, actor: Actor, item: WorkflowItem,
+               titles: "ItemTitles | None" = None) -> list[dict[str, Any]]:
     """Every field of the workflow, then what the item keeps besides (derived dates, linked items)."""
     workflow = item.workflow
     names = [f.name for f in workflow.fields] + [n for n in item.fields
                                                  if n not in workflow.field_by_name and n not in OWN_SECTIONS]
     rows = []
     linked = linked_fields()
+    titles = titles or ItemTitles(service, actor)
     for name in names:
         spec = workflow.field_by_name.get(name)
         value = item.fields.get(name)
-        if value in (None, "", [], {}) and name not in workflow.creating_action.fields:
+        if name in OWN_SECTIONS or (value in (None, "", [], {}) and name not in workflow.creating_action.fields):
             continue  # a field later actions fill in (a result, a report) shows once it is given
-        links = linked_items(service, actor, linked[name], value) if name in linked and value else None
-        rows.append({"name": name, "label": label_for(name), "value": value, "links": links,
-                     "long": bool(spec and is_long_text(spec))})
+        links = [titles.link(linked[name], i) for i in _ids(value)] if name in linked and value else None
+        shown = in_words(value) if spec and spec.choices and isinstance(value, str) else value
+        rows.append({"name": name, "label": label_for(name), "value": shown, "links": links,
+                     "long": bool(spec and is_long_text(spec)) or name == "conclusions",
+                     "conclusions": conclusions(titles, value) if name == "conclusions" else None})
     return sorted(rows, key=lambda row: row["long"])  # short fields side by side, then the texts
 
 
-def linked_items(service: SecretariatApplication, actor: Actor, collection: str, value: Any) -> list[dict[str, str]]:
-    """Links to the items a field names, labelled when this user may read them."""
-    ids = {value: ""} if isinstance(value, str) else dict(value)
-    links = []
-    for item_id, note in ids.items():
+def _ids(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def conclusions(titles: "ItemTitles", value: Any) -> list[dict[str, Any]]:
+    """A meeting's conclusions, numbered, each with the items made from it (by title and real state)."""
+    shown = []
+    for entry in sorted(value.values(), key=lambda c: c.get("number") or 0) if isinstance(value, dict) else []:
+        made = [titles.link(m["collection"], m["id"]) for m in entry.get("made", []) if m.get("collection") in WORKFLOW_ITEMS.workflows]
+        shown.append({"number": entry.get("number"), "text": entry.get("text", ""), "made": made,
+                      "tasks_someone": entry.get("tasks_someone")})
+    return shown
+
+
+class ItemTitles:
+    """The items a page names, each by its title and its real state, looked up once and only as far as the
+    signed-in user may read them (an item they may not read is named by its kind alone, never by its id)."""
+
+    MOST = 200  # lookups per page: a mandate with thousands of tasks still renders in bounded time
+
+    def __init__(self, service: SecretariatApplication, actor: Actor) -> None:
+        self.service, self.actor, self.found = service, actor, {}
+
+    def link(self, collection: str, item_id: str) -> dict[str, Any]:
+        key = (collection, str(item_id))
+        if key not in self.found:
+            self.found[key] = self._look_up(collection, str(item_id))
+        return self.found[key]
+
+    def _look_up(self, collection: str, item_id: str) -> dict[str, Any]:
+        workflow = WORKFLOW_ITEMS.workflows[collection]
+        unread = {"url": "", "label": f"a {workflow.title.lower()} you may not read", "state": "", "state_kind": ""}
+        if len(self.found) >= self.MOST:
+            return {**unread, "url": f"/ui/{collection}/{item_id}", "label": f"a {workflow.title.lower()}"}
         try:
-            label = item_label(service.get_item(collection, item_id, actor))
+            item = self.service.get_item(collection, item_id, self.actor)
         except DomainError:
-            label = item_id
-        links.append({"url": f"/ui/{collection}/{item_id}", "label": label, "note": note})
-    return links
+            return unread
+        return {"url": f"/ui/{collection}/{item_id}", "label": item_label(item), "state": item.state,
+                "state_kind": state_kind(workflow, item.state)}
 
 
 def may_create(actor: Actor, workflow: Workflow) -> bool:
@@ -132,6 +178,10 @@ def creatable_from(actor: Actor, item: WorkflowItem) -> list[dict[str, str]]:
 
 
 def shown_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat(" ", "minutes")
+    if isinstance(value, date):
+        return value.isoformat()
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -145,5 +195,7 @@ def shown_value(value: Any) -> str:
     return str(value)
 
 
-def local_time(value: datetime, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+def local_time(value: datetime | str, tz: ZoneInfo) -> str:
+    """An instant in the Secretariat's time zone, the zone shown: "2026-11-26 12:07 CET"."""
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")

@@ -23,8 +23,10 @@ from api.chart_figures import item_extras, overview_charts
 from api.deps import Service
 from attachments import TEMPLATES as ATTACHMENT_TEMPLATES
 from comments.page import register as register_comment_helpers
+from api.history_display import history_rows
 from api.page_display import (
-    creatable_from, field_rows, item_row, label_for, local_time, may_create, shown_value, state_kind,
+    ItemTitles, creatable_from, field_rows, in_words, item_row, label_for, local_time, may_create, shown_value,
+    state_kind,
 )
 from api.page_forms import action_form, form_values, people_who_may_take
 from api.page_session import (
@@ -58,7 +60,8 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=Environment(
     loader=FileSystemLoader([HERE / "templates", ATTACHMENT_TEMPLATES]), autoescape=select_autoescape(), undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True))
-templates.env.filters.update(show=shown_value, when=local_time, label=label_for)
+templates.env.filters.update(show=shown_value, when=local_time, label=label_for, words=in_words,
+                             kind_in=lambda state, collection: state_kind(WORKFLOWS[collection], state))
 register_comment_helpers(templates.env)  # `markdown` and `not_notified` for _comments.html
 
 
@@ -156,7 +159,7 @@ def overview(request: Request, service: Service, read_models: ReadModelsDep, act
         reminder["url"] = f"/ui/{reminder['collection']}/{reminder['item_id']}"
     return render_page(request, "overview.html", actor=actor, section="overview", collections=collections, mine=mine,
                    reminders=reminders, unacknowledged=unacknowledged,
-                   assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS,
+                   assignable=assignable, deadlines=deadlines, today=today, soon_days=SOON_DAYS, tz=service.tz,
                    charts=overview_charts(read_models, actor, service),
                    mandates=[{**m, "state_kind": state_kind(WORKFLOWS[WORKFLOW_ITEMS.progress_collection()],
                                                             m["state"])} for m in board[PROGRESS_KEY]])
@@ -250,9 +253,12 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
                                  url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
+    titles = ItemTitles(service, actor)
     return render_page(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
-                   workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item),
-                   forms=forms, blocked=item.blocked_actions(actor) if current else [], history=history, current=current, latest=len(history), done=done, error=error,
+                   workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item, titles),
+                   forms=forms, blocked=item.blocked_actions(actor) if current else [],
+                   history=history_rows(titles, workflow, history, service.tz), current=current,
+                   latest=len(history), done=done, error=error,
                    error_title=_title(error) if error else "", failed_action=failed[0] if failed else "",
                    creates_here=creatable_from(actor, item), tz=service.tz, today=_today(service),
                    extras=item_extras(_views(request), item),

@@ -87,6 +87,17 @@ WORKFLOW = Workflow(
 )
 
 
+TITLE_WORDS = 60  # characters of the description a title quotes: enough to tell two requests apart
+
+
+def summary(text: str) -> str:
+    """The start of a description on one line, cut at a word and marked when cut."""
+    line = " ".join(text.split()).rstrip(".")
+    if len(line) <= TITLE_WORDS:
+        return line
+    return line[:TITLE_WORDS].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
 def financial_request_names_an_amount(_item: Mapping[str, Any], values: Mapping[str, Any]) -> None:
     amount = values.get("amount_eur")
     if values.get("kind") == "financial" and amount is None:
@@ -140,7 +151,8 @@ class SupportRequest(WorkflowItem):
 
     @property
     def title(self) -> str:
-        return f"{self.fields['party']} {self.fields['kind']} support request"
+        """The Party, the kind and what is asked: "AL – financial support: Exchange of four officers with…"."""
+        return f"{self.fields['party']} – {self.fields['kind']} support: {summary(self.fields['description'])}"
 
     def own_deadlines(self) -> list[dict]:
         delivering = self.state in PENDING_DECISION + ("approved", "in_delivery")

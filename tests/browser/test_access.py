@@ -62,7 +62,7 @@ def test_audrey_the_auditor_reads_everything_but_gets_no_action_forms(page):
     # An auditor replays the past: the request as it was at version 2, with no forms.
     page.get_by_role("link", name="v2", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("version 2 of")
-    expect(page.locator(".item-head .state")).to_have_text("screening")
+    expect(page.locator(".item-head .state")).to_have_text("Screening")
     assert page.goto("/ui/tasks/new").status == 403
 
 

@@ -36,7 +36,7 @@ def test_a_liaison_attaches_a_file_to_their_request_and_downloads_it_byte_for_by
 
     link = page.get_by_role("region", name="Attachments").get_by_role("link", name="Plan — Beograd.pdf")
     expect(link).to_be_visible()
-    expect(page.locator(".timeline > li").last).to_contain_text("AttachmentAdded")
+    expect(page.locator(".timeline > li").last).to_contain_text("Attachment added")
     with page.expect_download() as download:
         link.click()
     assert download.value.suggested_filename == "Plan — Beograd.pdf"

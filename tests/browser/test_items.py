@@ -38,19 +38,19 @@ def test_sara_opens_her_task_clicks_start_and_sees_it_in_progress_with_the_event
     sign_in(page, "sara")
     page.get_by_role("region", name="Assigned to me").get_by_role(
         "link", name="Prepare the next Committee of Ministers meeting").click()
-    expect(state_of(page)).to_have_text("open")
+    expect(state_of(page)).to_have_text("Open")
     events_before = history_entries(page).count()
 
     page.get_by_role("button", name="Start", exact=True).click()
 
     assert page.url.endswith(f"/ui/tasks/{COM_MEETING}?done=start")
-    expect(state_of(page)).to_have_text("in_progress")
+    expect(state_of(page)).to_have_text("In progress")
     expect(page.get_by_role("status")).to_contain_text("Start: recorded as version 2")
     expect(history_entries(page)).to_have_count(events_before + 1)
     last = history_entries(page).last
     expect(last).to_contain_text("Started")
     expect(last).to_contain_text("by sara")
-    expect(last.locator(".transition")).to_have_text("open → in_progress")
+    expect(last.locator(".transition")).to_have_text("Open → In progress")
     # The forms now offered are those the table allows in the new state, and start is gone.
     expect(page.get_by_role("button", name="Start", exact=True)).to_have_count(0)
     show_other_actions(page)
@@ -60,7 +60,7 @@ def test_sara_opens_her_task_clicks_start_and_sees_it_in_progress_with_the_event
 def test_a_block_without_a_reason_shows_the_error_and_leaves_the_state_unchanged(page):
     sign_in(page, "sara")
     page.goto(f"/ui/tasks/{ACTIVITIES}")
-    expect(state_of(page)).to_have_text("in_progress")
+    expect(state_of(page)).to_have_text("In progress")
     events_before = history_entries(page).count()
     show_other_actions(page)
     block = page.locator("form[action$='/block']")
@@ -75,14 +75,14 @@ def test_a_block_without_a_reason_shows_the_error_and_leaves_the_state_unchanged
     expect(alert).to_contain_text("Block was refused")
     expect(alert).to_contain_text("block requires a reason")
     expect(alert).to_contain_text("Nothing was changed")
-    expect(state_of(page)).to_have_text("in_progress")
+    expect(state_of(page)).to_have_text("In progress")
     expect(history_entries(page)).to_have_count(events_before)
     expect(page.locator("form[action$='/block'] .field-error")).to_have_text("block requires a reason")
 
     # With a reason the same form is taken.
     page.locator("form[action$='/block']").get_by_label("Reason").fill("Waiting for the partners' lists")
     page.locator("form[action$='/block']").get_by_role("button", name="Block").click()
-    expect(state_of(page)).to_have_text("blocked")
+    expect(state_of(page)).to_have_text("Blocked")
     expect(history_entries(page).last).to_contain_text("Reason: Waiting for the partners' lists")
 
 
@@ -104,7 +104,7 @@ def test_a_form_from_a_stale_page_is_refused_with_a_clear_error(context):
 
     assert answer.value.status == 412
     expect(second.get_by_role("alert")).to_contain_text(f"the item is at version {version + 1}, not {version}")
-    expect(state_of(second)).to_have_text("in_progress")
+    expect(state_of(second)).to_have_text("In progress")
 
 
 def test_hana_gets_exactly_the_forms_the_workflow_table_allows_with_inputs_from_its_fields(page):
@@ -148,12 +148,12 @@ def test_sara_creates_a_task_for_a_mandate_from_the_mandate_page(page):
     page.get_by_role("button", name="Create").click()
 
     assert re.search(r"/ui/tasks/[0-9a-f-]{36}\?done=create$", page.url)
-    expect(state_of(page)).to_have_text("open")
+    expect(state_of(page)).to_have_text("Open")
     details = page.get_by_role("region", name="Details")
     expect(details).to_contain_text("SELEC, Europol")
     expect(details).to_contain_text("2027-03-31")
     expect(details.get_by_role("link", name=re.compile("Support Contracting Parties"))).to_have_count(1)
-    page.get_by_role("link", name=re.compile("Support Contracting Parties")).click()
+    details.get_by_role("link", name=re.compile("Support Contracting Parties")).click()
     expect(page.get_by_role("region", name="Details").get_by_role(
         "link", name="Map the regional training offers")).to_have_count(1)
     # Lists read the views, and the page waited for them: the new task is listed at once, newest first.
@@ -176,14 +176,14 @@ def test_a_new_item_with_a_bad_value_is_refused_and_the_form_keeps_what_was_type
     expect(page.get_by_label("Description")).to_have_value("Security for a regional summit.")
     page.get_by_label("Amount (EUR)").fill("4500")
     page.get_by_role("button", name="Submit").click()
-    expect(state_of(page)).to_have_text("submitted")
+    expect(state_of(page)).to_have_text("Submitted")
     expect(page.get_by_role("region", name="Details")).to_contain_text("4,500")
 
 
 def test_the_overview_shows_counts_my_tasks_and_the_deadlines_to_watch(page):
     sign_in(page, "erik")
     tasks_tile = page.get_by_role("region", name=re.compile("^Tasks"))
-    expect(tasks_tile.get_by_role("link", name="in_review")).to_have_count(1)
+    expect(tasks_tile.get_by_role("link", name="In review")).to_have_count(1)
     mine = page.get_by_role("region", name="Assigned to me")
     expect(mine).to_contain_text("Prepare the Expert Working Group meeting")
     expect(mine.locator("tbody tr")).to_have_count(1)

@@ -25,7 +25,7 @@ def test_sara_sees_her_overdue_task_among_her_reminders_and_acknowledges_it(page
         page.reload()
     region = reminders_region(page)
     row = region.get_by_role("row").filter(has_text="Catalogue bilateral and multilateral agreements")
-    expect(row).to_contain_text("overdue")
+    expect(row).to_contain_text("Overdue")
     before = int(region.locator(".total").inner_text())
 
     row.get_by_role("button", name="Acknowledge").click()
@@ -38,5 +38,5 @@ def test_sara_sees_her_overdue_task_among_her_reminders_and_acknowledges_it(page
     # Both the reminder and its acknowledgement are in the task's history, by whom they were made.
     page.goto(f"/ui/tasks/{AGREEMENTS}")
     timeline = page.locator(".timeline > li")
-    expect(timeline.filter(has_text="ReminderRaised")).to_contain_text("by scheduler")
-    expect(timeline.filter(has_text="ReminderAcknowledged")).to_contain_text("by sara")
+    expect(timeline.filter(has_text="Reminder raised")).to_contain_text("by scheduler")
+    expect(timeline.filter(has_text="Reminder acknowledged")).to_contain_text("by sara")

@@ -71,7 +71,7 @@ def test_a_post_with_a_foreign_origin_or_referer_is_refused_and_changes_nothing(
         assert answer.status == 403, header
         assert "another site" in answer.text()
     page.reload()
-    expect(page.locator(".item-head .state")).to_have_text("open")
+    expect(page.locator(".item-head .state")).to_have_text("Open")
     assert page.locator("input[name=expected_version]").first.get_attribute("value") == version
     # The same request from our own origin is taken: the refusal above was the Origin's doing.
     own = context.request.post(f"/ui/tasks/{ANNUAL_REPORT}/assign", headers={"Origin": server_url},

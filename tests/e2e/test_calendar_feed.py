@@ -66,7 +66,7 @@ def test_each_open_deadline_is_an_all_day_event_naming_its_item_and_linking_to_i
     assert "state: open" in events[uid(task, "due")]["description"]
     assert "Assignee: sara" in events[uid(task, "due")]["description"]
     assert events[uid(request, "needed_by")]["summary"].startswith("Needed by: ")
-    assert events[uid(request, "decision")]["summary"].startswith("Decision: ")
+    assert events[uid(request, "decision")]["summary"].startswith("Decision due: ")
     assert "Party: AL" in events[uid(request, "needed_by")]["description"]
 
 
