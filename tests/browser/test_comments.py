@@ -37,8 +37,8 @@ def test_a_comment_with_a_mention_reaches_the_mentioned_users_inbox(page, server
     expect(comments).to_contain_text("notified @hana")
     expect(comments.get_by_role("status")).to_contain_text("Not notified: @milan")  # a liaison reads no task
     # In the history: the comment, then the reminder that tells hana of it.
-    expect(page.locator(".timeline > li").nth(-2)).to_contain_text("CommentAdded")
-    expect(page.locator(".timeline > li").last).to_contain_text("user:hana")
+    expect(page.locator(".timeline > li").nth(-2)).to_contain_text("Comment added")
+    expect(page.locator(".timeline > li").last).to_contain_text("hana")
     assert_accessible(page)
     assert horizontal_overflow(page) == 0
     save_screenshots(page, "task-with-a-comment")
