@@ -13,11 +13,14 @@ from zoneinfo import ZoneInfo
 
 from api.page_display import ItemTitles, in_words, label_for, linked_fields, local_time, shown_value, state_kind
 from domain.registry import WORKFLOW_ITEMS
+from domain.reminders import MENTION
 from domain.workflow import Workflow
 
 # Bookkeeping a person need not read: a reminder's own id (its rung and deadline say which it is), the
 # instant it fell due (the event's own time says it), a file's digest (the audit pages show it).
-HIDDEN = frozenset({"reminder_id", "instant", "sha256"})
+HIDDEN = frozenset({"reminder_id", "instant", "sha256", "comment_id"})
+# A mention is kept as a reminder (so the inbox and e-mail carry it); its history entry says only who was told.
+MENTION_SHOWN = frozenset({"addressed_to"})
 STATE_VALUES = frozenset({"outcome"})  # data keys whose value is a state of the item named beside it
 DEADLINE_VALUES = frozenset({"deadline"})
 WORDS = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -40,12 +43,21 @@ def addressee(name: str) -> str:
 
 def history_rows(titles: ItemTitles, workflow: Workflow, events: Iterable[Mapping[str, Any]],
                  tz: ZoneInfo) -> list[dict[str, Any]]:
-    return [{**event, "label": event_label(event["type"]),
+    return [{**event, "label": "Mentioned in a comment" if _is_mention(event) else event_label(event["type"]),
              "before": label_for(event["state_before"]) if event["state_before"] else "new",
              "after": label_for(event["state_after"]),
              "after_kind": state_kind(workflow, event["state_after"]),
              "changed": event["state_before"] != event["state_after"],
-             "rows": data_rows(titles, event["data"] or {}, tz)} for event in events]
+             "rows": data_rows(titles, _shown_data(event), tz)} for event in events]
+
+
+def _is_mention(event: Mapping[str, Any]) -> bool:
+    return (event["data"] or {}).get("deadline") == MENTION
+
+
+def _shown_data(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    data = event["data"] or {}
+    return {k: v for k, v in data.items() if k in MENTION_SHOWN} if _is_mention(event) else data
 
 
 def data_rows(titles: ItemTitles, data: Mapping[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:

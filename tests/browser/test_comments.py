@@ -38,6 +38,7 @@ def test_a_comment_with_a_mention_reaches_the_mentioned_users_inbox(page, server
     expect(comments.get_by_role("status")).to_contain_text("Not notified: @milan")  # a liaison reads no task
     # In the history: the comment, then the reminder that tells hana of it.
     expect(page.locator(".timeline > li").nth(-2)).to_contain_text("Comment added")
+    expect(page.locator(".timeline > li").last).to_contain_text("Mentioned in a comment")
     expect(page.locator(".timeline > li").last).to_contain_text("hana")
     assert_accessible(page)
     assert horizontal_overflow(page) == 0
@@ -47,7 +48,7 @@ def test_a_comment_with_a_mention_reaches_the_mentioned_users_inbox(page, server
     sign_in(page, "hana")
     inbox = page.get_by_role("region", name="Reminders for you")
     expect(inbox.get_by_role("link", name="Draft the EWG agenda for the spring meeting")).to_be_visible()
-    expect(inbox).to_contain_text("mention")
+    expect(inbox).to_contain_text("Mentioned in a comment")
     inbox.get_by_role("link", name="Draft the EWG agenda for the spring meeting").click()
     expect(page.get_by_role("region", name="Comments")).to_contain_text("@hana please look")
 
