@@ -251,6 +251,8 @@ class WorkflowItem(Aggregate):
         text = text.strip()
         if not text:
             raise ValidationFailed("text", "the comment is empty: write something")
+        if "\x00" in text:  # PostgreSQL text cannot hold it: the read models would stop at this event
+            raise ValidationFailed("text", "a comment must not contain NUL characters")
         if len(text) > MAX_COMMENT_CHARACTERS:
             raise ValidationFailed("text", f"a comment holds at most {MAX_COMMENT_CHARACTERS} characters, "
                                            f"not {len(text)}")

@@ -127,3 +127,17 @@ def test_a_mention_is_emailed_to_the_mentioned_user_by_the_served_scheduler(stor
             assert "Traceback" not in srv.log()
     finally:
         controller.stop()
+
+
+def test_a_comment_with_a_nul_character_is_refused_and_the_read_models_keep_up(as_user, server):
+    # PostgreSQL text cannot hold NUL: once recorded, such a comment would stop the items' read model for everyone.
+    sara, erik = as_user("sara"), as_user("erik")
+    task = create(erik, "tasks", task_body(title=unique("NUL comment ")))
+    assert_problem(comment(sara, "tasks", task["id"], "before\x00after"), 422, "comment", "NUL")
+
+    later = unique("seen after the refused comment ")
+    assert comment(sara, "tasks", task["id"], later).status_code == 201
+    deadline = time.monotonic() + 10
+    while server.anonymous().get("/health").json()["projection_lag"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.anonymous().get("/health").json()["projection_lag"] == 0
