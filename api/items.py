@@ -127,6 +127,7 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
                          description=f"{action.description}\n\nWho: {who}.".strip())
 
 
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL cannot compare text holding NUL: refused (422) rather than a 500
 LIST_OPTIONS = {"limit", "offset", "q", "sort", "format"}  # the list's parameters that are not filters
 
 
@@ -152,7 +153,7 @@ def list_filters(cls: type[WorkflowItem]) -> type[BaseModel]:
     for name in workflow.filters:
         spec = workflow.field_by_name[name]
         kind = (Literal[spec.choices] if spec.choices else ItemIdFilter if name in id_fields
-                else Annotated[str, Field(max_length=spec.max_length)])
+                else Annotated[str, Field(max_length=spec.max_length, pattern=NO_NUL)])
         fields[name] = (Optional[list[kind]], Field(None, max_length=MAX_FILTER_VALUES))
     return create_model(f"{workflow.title.replace(' ', '')}Filters", __config__=ConfigDict(extra="forbid"), **fields)
 

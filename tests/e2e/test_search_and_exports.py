@@ -83,6 +83,16 @@ def test_an_invalid_id_filter_is_refused_rather_than_answered_empty(as_user):
     assert_problem(sara.get("/search", params={"q": "x" * 201}), 422, "q")
 
 
+def test_a_text_filter_holding_a_nul_character_is_refused_on_the_api_and_the_pages(as_user, server):
+    # PostgreSQL cannot compare text with NUL: the query failed with a 500 instead of naming the filter.
+    sara = as_user("sara")
+    assert_problem(sara.get("/tasks", params={"assignee": "sa\x00ra"}), 422, "assignee")
+    assert_problem(sara.get("/tasks", params={"assignee": "sa\x00ra", "format": "csv"}), 422, "assignee")
+    page = server.anonymous()
+    page.post("/login", data={"username": "sara", "password": "sara"})
+    assert page.get("/ui/tasks", params={"assignee": "sa\x00ra"}).status_code == 422
+
+
 def test_exports_hold_the_filtered_rows_with_state_labels_and_linked_titles(as_user):
     word = unique("omega")
     mandate = create(as_user("sara"), "mandates", {"reference": unique("CoM-X-"), "title": f"Mandate {word}",
