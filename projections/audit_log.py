@@ -174,6 +174,8 @@ def audit_filter(*, actor_filter: str | None = None, item_id: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, limit: int = 100,
                  after: int = 0) -> AuditFilter:
     """The filters, checked: ValidationFailed (422) names the first one that is wrong."""
+    if actor_filter is not None and "\x00" in actor_filter:  # PostgreSQL cannot compare text holding NUL
+        raise ValidationFailed("actor", "actor must not contain NUL characters")
     if item_id is not None:
         try:
             item_id = str(UUID(item_id))

@@ -72,6 +72,14 @@ def test_bad_filters_are_refused_with_422(as_user, params):
     assert_problem(as_user("audrey").get("/audit/events", params=params), 422)
 
 
+def test_an_actor_filter_holding_a_nul_character_is_refused_on_the_api_and_the_audit_page(server, as_user):
+    # PostgreSQL cannot compare text with NUL: the log's query failed with a 500 instead of naming the filter.
+    assert_problem(as_user("audrey").get("/audit/events", params={"actor": "au\x00drey"}), 422, "actor")
+    page = server.anonymous()
+    page.post("/login", data={"username": "audrey", "password": "audrey"})
+    assert page.get("/ui/audit", params={"actor": "au\x00drey"}).status_code == 422
+
+
 def test_audit_replay_prints_an_items_timeline(server, as_user):
     task = create(as_user("erik"), "tasks", task_body(title="Replay me"))
     act(as_user("sara"), "tasks", task["id"], "start")
