@@ -14,7 +14,8 @@ Role = Literal[ROLES]
 Party = Literal[PARTIES]
 
 
-Email = Annotated[str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f]+"  # no control character: "erik\x00@..." was accepted
+Email = Annotated[str, StringConstraints(strict=True, max_length=254, pattern=f"^{_ADDRESS_PART}@{_ADDRESS_PART}$")]
 
 
 class UserCreate(BaseModel):

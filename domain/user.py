@@ -24,7 +24,8 @@ from domain.errors import ValidationFailed
 from domain.workflow import check_rule
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,189}")  # fullmatch: `$` would let a trailing newline in
+# fullmatch: `$` would let a trailing newline in; no control character ("erik\x00@..." was accepted)
+EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}")
 
 
 class User(Aggregate):

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 from tests.e2e.conftest import (act, assert_item, assert_problem, create, history_of, mandate_body, request_body,
-                                task_body)
+                                task_body, unique)
 
 # -- 401 ----------------------------------------------------------------------------------------
 
@@ -105,6 +105,21 @@ def test_the_admin_manages_users_but_may_not_read_or_create_workflow_items(as_us
         assert_problem(admin.get(path), 404, "no task with id")
     assert_problem(admin.post("/tasks", json=task_body()), 403)
     assert admin.get("/users").status_code == 200
+
+
+def test_an_e_mail_address_holding_a_control_character_is_refused_on_the_api_and_the_admin_page(server, as_user):
+    # A NUL or other control character in an address was accepted and kept for the e-mailed reminders.
+    admin = as_user("admin")
+    body = {"username": unique("ctl").lower()[:30], "password": "a long enough password", "roles": ["ewg"]}
+    assert_problem(admin.post("/users", json={**body, "email": "ewg\x00@pccsee.example"}), 422, "email")
+    assert_problem(admin.put("/users/erik/email", json={"email": "erik\x07@pccsee.example"}), 422, "email")
+    page = server.anonymous()
+    page.post("/login", data={"username": "admin", "password": "admin"})
+    origin = {"Origin": server.base_url}
+    added = page.post("/ui/admin/users", headers=origin, data={"username": body["username"], "password":
+                      body["password"], "role-ewg": "on", "email": "ewg\x00@pccsee.example"})
+    assert added.status_code == 422
+    assert body["username"] not in [user["username"] for user in admin.get("/users").json()]
 
 
 def test_a_party_liaison_may_not_read_tasks_nor_record_mandates(as_user):
