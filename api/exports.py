@@ -49,7 +49,7 @@ def item_table(workflow: Workflow, items: Sequence[WorkflowItem], titles: Mappin
     rows = []
     for item in items:
         values = [_cell(item.fields.get(f.name), titles if f.name in links else None) for f in fields]
-        rows.append([item.title, label_for(item.state), *values, _local(item.created_on, tz),
+        rows.append([item.label, label_for(item.state), *values, _local(item.created_on, tz),
                      _local(item.modified_on, tz), str(item.id)])
     return headers, rows
 

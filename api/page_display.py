@@ -65,7 +65,7 @@ def is_long_text(spec: Field) -> bool:
 
 
 def item_label(item: WorkflowItem) -> str:
-    text = item.title or f"{item.workflow.title} {item.id}"
+    text = item.label or f"{item.workflow.title} {item.id}"
     return text if len(text) <= 90 else text[:89].rstrip() + "…"
 
 

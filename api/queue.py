@@ -54,7 +54,7 @@ def my_queue(actor: CurrentActor, read_models: ReadModelsDep):
 def _entry(waiting: Waiting) -> dict[str, Any]:
     item = waiting.item
     return {"collection": item.workflow.collection, "id": str(item.id), "version": item.version,
-            "title": item.title, "state": item.state, "steps": waiting.steps, "take": waiting.take,
+            "title": item.label, "state": item.state, "steps": waiting.steps, "take": waiting.take,
             "due": waiting.due}
 
 

@@ -314,7 +314,14 @@ class WorkflowItem(Aggregate):
 
     @property
     def title(self) -> str:
+        """What names the item where it travels beyond its readers' pages (e-mail subjects, calendar feeds,
+        reminders): it says which item, never what a confidential one says."""
         return self.fields.get("title") or self.workflow.title
+
+    @property
+    def label(self) -> str:
+        """What names the item to those who read it (pages, lists, search, exports): by default its title."""
+        return self.title
 
     @property
     def reminders(self) -> dict[str, dict[str, Any]]:

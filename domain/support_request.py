@@ -151,6 +151,11 @@ class SupportRequest(WorkflowItem):
 
     @property
     def title(self) -> str:
+        # E-mail subjects and calendar feeds leave the system: they say whose request it is, never what it asks.
+        return f"{self.fields['party']} {self.fields['kind']} support request"
+
+    @property
+    def label(self) -> str:
         """The Party, the kind and what is asked: "AL – financial support: Exchange of four officers with…"."""
         return f"{self.fields['party']} – {self.fields['kind']} support: {summary(self.fields['description'])}"
 

@@ -265,7 +265,7 @@ class ItemsProjection:
                 "version": item.version, "created_position": known.created_position, "party": fields.get("party"),
                 "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
                 "assigned_to": fields.get("assigned_to"), "reference": fields.get("reference"),
-                "title": item.title, "due": _soonest_due(item),
+                "title": item.label, "due": _soonest_due(item),
                 "created_at": item.created_on, "updated_at": item.modified_on, "state_since": known.state_since,
                 "fields": self.transcoder.encode(fields).decode()}
 

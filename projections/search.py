@@ -59,7 +59,7 @@ def search_text(item: WorkflowItem) -> str:
     the comments on it). Not ids, usernames or choices: those are filters."""
     workflow = item.workflow
     skipped = {link.field for link in type(item).links} | set(type(item).user_fields)
-    parts = [item.title]
+    parts = [item.label]
     for spec in workflow.fields:
         value = item.fields.get(spec.name)
         if spec.name in skipped or value is None or spec.choices:
