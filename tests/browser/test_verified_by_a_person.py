@@ -1,0 +1,38 @@
+"""What an outside verifier found using the pages as each demo user would (issue 12): each test is a defect seen
+in a live `secretariat serve` after `secretariat demo`, kept so that it stays fixed."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+
+from secretariat.demo import demo_id
+from tests.browser.conftest import sign_in
+from tests.browser.test_every_page import UUID, check, visit
+
+
+def _wait_for_reminder(server_url: str, username: str, item_id: str, seconds: float = 30) -> None:
+    """The server's scheduler raises the overdue task's reminder soon after it starts."""
+    with httpx.Client(base_url=server_url, timeout=10) as client:
+        token = client.post("/auth/token", data={"username": username, "password": username}).json()["access_token"]
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            mine = client.get("/reminders", params={"mine": "true"}, headers={"Authorization": f"Bearer {token}"})
+            if any(r["item_id"] == item_id for r in mine.json()["items"]):
+                return
+            time.sleep(0.5)
+    raise AssertionError(f"no reminder was raised on {item_id} within {seconds} s")
+
+
+def test_an_overdue_task_with_a_reminder_raised_shows_no_reminder_bookkeeping_among_its_details(page, server_url):
+    task = str(demo_id("task", "agreements"))  # due three days ago: the scheduler raises its reminder
+    _wait_for_reminder(server_url, "sara", task)
+    sign_in(page, "sara")
+    visit(page, f"/ui/tasks/{task}")
+    labels = page.locator(".fields dt").all_inner_texts()
+    assert "Reminders" not in [label.strip().capitalize() for label in labels], labels
+    details = page.locator(".fields").inner_text()
+    assert not UUID.search(details) and not re.search(r"addressed_to|acknowledged_at|rung:", details), details
+    check(page, "overdue-task-with-a-reminder")
