@@ -36,3 +36,11 @@ def test_an_overdue_task_with_a_reminder_raised_shows_no_reminder_bookkeeping_am
     details = page.locator(".fields").inner_text()
     assert not UUID.search(details) and not re.search(r"addressed_to|acknowledged_at|rung:", details), details
     check(page, "overdue-task-with-a-reminder")
+
+
+def test_the_forms_to_create_an_item_give_hints_in_words_not_field_names(page):
+    sign_in(page, "sara")
+    for collection in ("tasks", "mandates", "meetings", "support-requests"):
+        visit(page, f"/ui/{collection}/new")
+        hints = " ".join(page.locator("main form").all_inner_texts())
+        assert not re.findall(r"\b[a-z]+_[a-z_]+\b", hints), (collection, re.findall(r"\b[a-z]+_[a-z_]+\b", hints))
