@@ -10,6 +10,7 @@ import httpx
 
 from secretariat.demo import demo_id
 from tests.browser.conftest import sign_in
+from tests.browser.quality import PHONE
 from tests.browser.test_every_page import UUID, check, visit
 
 
@@ -44,3 +45,19 @@ def test_the_forms_to_create_an_item_give_hints_in_words_not_field_names(page):
         visit(page, f"/ui/{collection}/new")
         hints = " ".join(page.locator("main form").all_inner_texts())
         assert not re.findall(r"\b[a-z]+_[a-z_]+\b", hints), (collection, re.findall(r"\b[a-z]+_[a-z_]+\b", hints))
+
+
+WIDE_TABLES = """() => [...document.querySelectorAll('main table')].filter(t => getComputedStyle(t).display === 'table'
+    && t.getBoundingClientRect().width > window.innerWidth).map(t => t.className)"""
+
+
+def test_the_admin_and_audit_lists_become_cards_on_a_phone_not_tables_scrolled_sideways(page):
+    page.set_viewport_size(PHONE)
+    for username, paths in (("admin", ["/ui/admin/users", "/ui/admin/closures"]),
+                            ("hana", ["/ui/admin/deliveries"]),
+                            ("audrey", ["/ui/audit"])):
+        sign_in(page, username)
+        for path in paths:
+            visit(page, path)
+            assert page.evaluate(WIDE_TABLES) == [], f"{path}: a table wider than the phone"
+        page.context.clear_cookies()
