@@ -61,3 +61,19 @@ def test_the_admin_and_audit_lists_become_cards_on_a_phone_not_tables_scrolled_s
             visit(page, path)
             assert page.evaluate(WIDE_TABLES) == [], f"{path}: a table wider than the phone"
         page.context.clear_cookies()
+
+
+OVERLAPPING_LABELS = """() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+    const boxes = [...svg.querySelectorAll('tspan')].filter(t => t.getClientRects().length)
+        .map(t => t.getBoundingClientRect());
+    return boxes.flatMap((a, i) => boxes.slice(i + 1).filter(b => Math.abs(a.top - b.top) < 2
+        && a.left < b.right - 1 && b.left < a.right - 1).map(() => svg.getAttribute('aria-labelledby')));
+})"""
+
+
+def test_the_months_under_the_dashboards_charts_do_not_run_into_each_other_on_a_phone(page):
+    page.set_viewport_size(PHONE)
+    sign_in(page, "sara")
+    visit(page, "/ui/dashboard")
+    assert page.locator("svg.chart tspan").count() > 0
+    assert page.evaluate(OVERLAPPING_LABELS) == []
