@@ -11,7 +11,7 @@ import httpx
 from secretariat.demo import demo_id
 from tests.browser.conftest import sign_in
 from tests.browser.quality import PHONE
-from tests.browser.test_every_page import UUID, check, visit
+from tests.browser.test_every_page import UUID, check, tab_to, visit
 
 
 def _wait_for_reminder(server_url: str, username: str, item_id: str, seconds: float = 30) -> None:
@@ -77,3 +77,32 @@ def test_the_months_under_the_dashboards_charts_do_not_run_into_each_other_on_a_
     visit(page, "/ui/dashboard")
     assert page.locator("svg.chart tspan").count() > 0
     assert page.evaluate(OVERLAPPING_LABELS) == []
+
+
+def test_a_comment_with_a_mention_and_a_new_user_are_entered_with_the_keyboard_alone(page):
+    sign_in(page, "sara")
+    visit(page, f"/ui/tasks/{demo_id('task', 'ewg-meeting')}")
+    tab_to(page, "text")
+    page.keyboard.type("Typed without a mouse, @hana please look")
+    tab_to(page, "Comment")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("#comments").get_by_text("Typed without a mouse").count() == 1
+    page.context.clear_cookies()
+
+    sign_in(page, "admin")
+    visit(page, "/ui/admin/users")
+    tab_to(page, "username")
+    page.keyboard.type("keyboard.user")
+    tab_to(page, "password")
+    page.keyboard.type("keyboard.user")
+    tab_to(page, "checkbox:yes")  # the first role's box
+    page.keyboard.press("Space")
+    tab_to(page, "Add the user")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "can sign in now" in page.locator("main").inner_text()
+    page.context.clear_cookies()
+    sign_in(page, "keyboard.user")
+    assert page.url.endswith("/") or "/ui/" in page.url
+    assert page.locator("form[action='/logout'], button", has_text="Sign out").count() >= 1
