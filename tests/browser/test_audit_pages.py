@@ -112,7 +112,7 @@ def test_the_auditor_compares_two_versions_of_a_request_and_sees_it_as_it_was(pa
     section.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("version 1 to")
     state = page.locator("table.diff tbody tr", has_text="State")
-    expect(state.locator("del")).to_have_text("submitted")
+    expect(state.locator("del")).to_have_text("Submitted")  # the state in words, not its name in the workflow
     expect(page.locator(".timeline > li").first).to_contain_text("v2")
     look_at(page, "item diff")
 

@@ -106,3 +106,17 @@ def test_a_comment_with_a_mention_and_a_new_user_are_entered_with_the_keyboard_a
     sign_in(page, "keyboard.user")
     assert page.url.endswith("/") or "/ui/" in page.url
     assert page.locator("form[action='/logout'], button", has_text="Sign out").count() >= 1
+
+
+def test_the_diff_between_two_versions_reads_in_words_states_events_and_no_reminder_bookkeeping(page, server_url):
+    sign_in(page, "audrey")
+    visit(page, f"/ui/support-requests/{demo_id('request', 'rs-mass-event')}/diff?from=1&to=3")
+    state = page.locator("table.diff tr", has=page.locator("th", has_text="State"))
+    assert state.locator("td").all_inner_texts() == ["Submitted", "Screening"]
+    assert page.locator(".timeline .type").all_inner_texts() == ["Screening started", "Duplication check recorded"]
+    task = str(demo_id("task", "agreements"))
+    _wait_for_reminder(server_url, "sara", task)
+    visit(page, f"/ui/tasks/{task}/diff?from=1")
+    changed = page.locator("table.diff").inner_text()
+    assert "Reminders" not in changed and not UUID.search(changed), changed
+    check(page, "diff-of-an-overdue-task")
