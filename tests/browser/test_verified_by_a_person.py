@@ -120,3 +120,11 @@ def test_the_diff_between_two_versions_reads_in_words_states_events_and_no_remin
     changed = page.locator("table.diff").inner_text()
     assert "Reminders" not in changed and not UUID.search(changed), changed
     check(page, "diff-of-an-overdue-task")
+
+
+def test_the_printable_meeting_report_gives_its_instants_with_the_time_zone(page):
+    sign_in(page, "alba")
+    visit(page, f"/ui/meetings/{demo_id('meeting', 'com-2015-decision')}/report")
+    text = page.locator("main").inner_text()
+    instants = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d\S*(?: [A-Z]{3,4})?", text)
+    assert instants and all(re.search(r" [A-Z]{3,4}$", i) for i in instants), instants
