@@ -43,7 +43,7 @@ def test_the_auditor_filters_the_log_by_event_and_by_day(page):
     page.get_by_role("button", name="Show").click()
     rows = page.locator("table.audit-log tbody tr")
     expect(rows.first).to_be_visible()
-    assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"SupportRequest.Approved"}
+    assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"Approved"}  # the event in words, as the history says it
     approvals = rows.count()
     today = page.locator("table.audit-log time").first.inner_text()[:10]  # in the Secretariat's time zone
     page.get_by_label("From (day)").fill(today)

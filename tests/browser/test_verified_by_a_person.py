@@ -128,3 +128,11 @@ def test_the_printable_meeting_report_gives_its_instants_with_the_time_zone(page
     text = page.locator("main").inner_text()
     instants = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d\S*(?: [A-Z]{3,4})?", text)
     assert instants and all(re.search(r" [A-Z]{3,4}$", i) for i in instants), instants
+
+
+def test_the_audit_log_names_events_and_kinds_of_item_in_words(page):
+    sign_in(page, "audrey")
+    visit(page, "/ui/audit?after=50")
+    log = page.locator("table.audit-log tbody").inner_text()
+    assert "SupportRequest.Submitted" not in log and "support_request" not in log, log[:500]
+    assert "Submitted" in page.locator("table.audit-log td[data-label='Event']").all_inner_texts()
