@@ -7,11 +7,19 @@ import re
 import time
 
 import httpx
+import pytest
 
 from secretariat.demo import demo_id
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import serving_demo, sign_in
 from tests.browser.quality import PHONE
 from tests.browser.test_every_page import UUID, check, tab_to, visit
+
+
+@pytest.fixture(scope="module")
+def server_url(tmp_path_factory):
+    """A demo of its own: these tests add a comment and a user, which other modules do not expect."""
+    with serving_demo(tmp_path_factory.mktemp("verified")) as url:
+        yield url
 
 
 def _wait_for_reminder(server_url: str, username: str, item_id: str, seconds: float = 30) -> None:
