@@ -17,6 +17,7 @@ from api.audit_downloads import reads_whole_log, router as downloads_router
 from api.back_office import bounded_text, error_page, parse_day, render, start_of
 from api.deps import RunnerDep, Service
 from api.expensive import expensive_read
+from api.history_display import event_label
 from api.item_audit_pages import router as item_audit_router
 from api.limits import check_deadline
 from api.page_session import PageActor, page_actor
@@ -59,7 +60,8 @@ def audit_log_page(request: Request, service: Service, read_models: ReadModelsDe
         return error_page(request, actor, error, section=SECTION)
     titles = _titles(service, actor, page["events"])
     query = {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in filters.items() if v}
-    return render(request, "audit_log.html", actor, section=SECTION, events=page["events"], next=page["next"],
+    events = [{**e, "label": event_label(e["type"])} for e in page["events"]]  # in words, as in the history
+    return render(request, "audit_log.html", actor, section=SECTION, events=events, next=page["next"],
                   titles=titles,
                   after=cursor, filters=query, types=sorted(known_types()), tz=service.tz,
                   may_export=reads_whole_log(actor))

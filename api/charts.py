@@ -76,7 +76,7 @@ def stacked_bar_chart(title: str, description: str, labels: Sequence[str], serie
                              f'fill="{colours[n % len(colours)]}" stroke="#ffffff"><title>{escape(label)}: {escape(what)}'
                              f'{series[name][i]}</title></rect>')
         if i % _label_step(len(labels)) == 0:
-            parts.append(_x_label(LEFT + i * slot + slot / 2, label))
+            parts.append(_x_label(LEFT + i * slot + slot / 2, label, every_other=i // _label_step(len(labels)) % 2 == 1))
     header = ("Month", *(names if names != [""] else [title]))
     rows = tuple((label, *(str(series[n][i]) for n in names)) for i, label in enumerate(labels))
     legend = tuple((colours[n % len(colours)], name) for n, name in enumerate(names)) if names != [""] else ()
@@ -99,7 +99,7 @@ def line_chart(title: str, description: str, labels: Sequence[str], values: Sequ
                      f'</title></circle>')
     for i, ((x, _), label) in enumerate(zip(points, labels)):
         if i % _label_step(len(labels)) == 0:
-            parts.append(_x_label(x, label))
+            parts.append(_x_label(x, label, every_other=i // _label_step(len(labels)) % 2 == 1))
     rows = tuple((label, str(v)) for label, v in zip(labels, values))
     return Figure(title, _svg(title, description, parts), ("Month", title), rows)
 
@@ -156,13 +156,15 @@ def _label_step(labels: int) -> int:
     return max(1, math.ceil(labels / 12))
 
 
-def _x_label(x: float, label: str) -> str:
-    """A month under its bar: "Nov" above "2026", so that three years of months fit side by side."""
+def _x_label(x: float, label: str, *, every_other: bool = False) -> str:
+    """A month under its bar: "Nov" above "2026", so that three years of months fit side by side.
+    `every_other` labels are left out on a phone (pages.css), where the chart's text is drawn larger."""
     first, _, rest = label.partition(" ")
     lines = f'<tspan x="{x:.1f}" dy="0">{escape(first)}</tspan>'
     if rest:
         lines += f'<tspan x="{x:.1f}" dy="1.15em">{escape(rest)}</tspan>'
-    return f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" fill="{INK}">{lines}</text>'
+    kind = ' class="every-other"' if every_other else ""
+    return f'<text{kind} x="{x:.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle" fill="{INK}">{lines}</text>'
 
 
 def _svg(title: str, description: str, parts: list[str], height: int = HEIGHT) -> Markup:

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Query, Request
 from api.back_office import error_page, parse_day, render, start_of
 from api.deps import Service
 from api.expensive import expensive_read
-from api.page_display import field_rows, item_row, label_for, state_kind
+from api.history_display import event_label
+from api.page_display import OWN_SECTIONS, field_rows, item_row, label_for, state_kind
 from api.page_session import PageActor, page_actor
 from api.pages import page_workflow
 from api.params import MAX_VERSION
@@ -40,7 +41,8 @@ def diff_page(request: Request, collection: str, item_id: str, service: Service,
             older, newer = newer, older
         before = service.get_item(collection, item_id, actor, version=older)
         after = service.get_item(collection, item_id, actor, version=newer)
-        events = [e for e in service.history(collection, item_id, actor) if older < e["version"] <= newer]
+        events = [{**e, "label": event_label(e["type"])}
+                  for e in service.history(collection, item_id, actor) if older < e["version"] <= newer]
     except DomainError as error:
         return error_page(request, actor, error, section=collection)
     return render(request, "item_diff.html", actor, section=collection, workflow=workflow, item=current,
@@ -81,9 +83,10 @@ def _changes(before: WorkflowItem, after: WorkflowItem) -> list[dict[str, Any]]:
     """The state and every field whose value differs between the two versions, in the workflow's order."""
     rows = []
     if before.state != after.state:
-        rows.append({"label": "State", "before": before.state, "after": after.state})
+        rows.append({"label": "State", "before": label_for(before.state), "after": label_for(after.state)})
     order = [f.name for f in after.workflow.fields]
-    names = order + sorted((set(before.fields) | set(after.fields)) - set(order))
+    # Reminders, files and comments have sections of their own: their bookkeeping is no field to compare.
+    names = order + sorted((set(before.fields) | set(after.fields)) - set(order) - OWN_SECTIONS)
     for name in names:
         old, new = before.fields.get(name), after.fields.get(name)
         if old != new:

@@ -21,7 +21,7 @@ from domain.workflow import RELATION_ROLE, Field, Workflow
 # A mandate's free-text `meeting` sits beside `meeting_id`, the recorded meeting it links to ("Meeting").
 LABELS = {"amount_eur": "Amount (EUR)", "decision": "Decision due", "due": "Due", "meeting": "Meeting, as written"}
 # Fields an item keeps that the page shows in sections of their own (reminders, files, comments), not as fields.
-OWN_SECTIONS = ("reminders", "attachments", "comments")
+OWN_SECTIONS = frozenset({"reminders", "attachments", "comments"})
 
 
 def linked_fields() -> dict[str, str]:
@@ -88,10 +88,6 @@ def table_columns(workflow: Workflow) -> list[dict[str, str]]:
     short = [workflow.field_by_name[n] for n in names]
     return [{"name": f.name, "label": label_for(f.name)} for f in short
             if f.type is not list and (f.type is not str or f.choices or f.max_length <= 100)]
-
-
-# What the item keeps that its page shows in a section of its own, not among the details.
-OWN_SECTIONS = frozenset({"comments", "attachments"})
 
 
 def field_rows(service: SecretariatApplication, actor: Actor, item: WorkflowItem,

@@ -50,7 +50,7 @@ WORKFLOW = Workflow(
         Field("place", str, max_length=300, description="e.g. Sofia"),
         Field("organiser", str, max_length=300),
         Field("starts_on", date, required=True),
-        Field("ends_on", date, required=True, description="On or after starts_on"),
+        Field("ends_on", date, required=True, description="On or after the day it starts"),
         Field("participants", list, description="Party codes (e.g. AL) and partner organisations"),
         Field("agenda", list, description="The agenda items, in order"),
         Field("minutes", str, max_length=100000),

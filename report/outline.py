@@ -162,7 +162,7 @@ def _day(day: date | None) -> str:
 
 
 def _instant(instant: datetime | None, tz: tzinfo) -> str:
-    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant is not None else "-"
+    return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if instant is not None else "-"
 
 
 def _state(state: str | None) -> str:

@@ -43,7 +43,7 @@ def test_the_auditor_filters_the_log_by_event_and_by_day(page):
     page.get_by_role("button", name="Show").click()
     rows = page.locator("table.audit-log tbody tr")
     expect(rows.first).to_be_visible()
-    assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"SupportRequest.Approved"}
+    assert set(rows.locator("td:nth-child(4)").all_inner_texts()) == {"Approved"}  # the event in words, as the history says it
     approvals = rows.count()
     today = page.locator("table.audit-log time").first.inner_text()[:10]  # in the Secretariat's time zone
     page.get_by_label("From (day)").fill(today)
@@ -112,7 +112,7 @@ def test_the_auditor_compares_two_versions_of_a_request_and_sees_it_as_it_was(pa
     section.get_by_role("button", name="Compare").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("version 1 to")
     state = page.locator("table.diff tbody tr", has_text="State")
-    expect(state.locator("del")).to_have_text("submitted")
+    expect(state.locator("del")).to_have_text("Submitted")  # the state in words, not its name in the workflow
     expect(page.locator(".timeline > li").first).to_contain_text("v2")
     look_at(page, "item diff")
 
