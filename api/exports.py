@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from api.page_display import label_for, linked_fields
 from domain.actor import Actor
@@ -127,7 +128,9 @@ def _safe(value: Any) -> Any:
         return float(value)  # amounts in euros: a spreadsheet adds up numbers, not text
     if isinstance(value, bool) or value is None or isinstance(value, (int, float, date)):
         return value
-    text = str(value)[:CELL_TEXT]
+    # A control character (other than tab and line breaks) is not allowed in a spreadsheet's XML: openpyxl
+    # refuses the whole file. Free text may hold one (a description typed with it), so it is left out.
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value)[:CELL_TEXT])
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

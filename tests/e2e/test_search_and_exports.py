@@ -116,3 +116,13 @@ def test_a_text_that_looks_like_a_formula_is_exported_as_text(as_user):
     create(as_user("erik"), "tasks", task_body(title=f"=HYPERLINK(\"http://example.org\") {word}"))
     rows = xlsx_rows(as_user("sara").get("/tasks", params={"q": word, "format": "xlsx"}))
     assert rows[0]["Title"].startswith("'=HYPERLINK")
+
+
+def test_a_text_holding_a_control_character_is_exported_without_it_rather_than_failing(as_user):
+    # Spreadsheet XML allows no control character but tab and line breaks; the export leaves them out.
+    word = unique("bell")
+    create(as_user("erik"), "tasks", task_body(title=f"Ring the\u0007 bell {word}", description="one\u000btwo\nthree"))
+    answer = as_user("sara").get("/tasks", params={"q": word, "format": "xlsx"})
+    assert answer.status_code == 200, answer.text
+    rows = xlsx_rows(answer)
+    assert rows[0]["Title"] == f"Ring the bell {word}"
