@@ -114,7 +114,9 @@ def tab_to(page: Page, name: str, most: int = 60) -> None:
 
 def test_signing_in_filtering_a_list_and_recording_a_task_take_the_keyboard_alone(page):
     page.goto("/login")
-    page.keyboard.type("sara")  # the username field has the focus on arrival
+    # The username field takes the focus on arrival; under load that can come a moment after the load event.
+    page.wait_for_function("document.activeElement && document.activeElement.name === 'username'")
+    page.keyboard.type("sara")
     page.keyboard.press("Tab")
     page.keyboard.type("sara")
     with page.expect_navigation():
