@@ -21,7 +21,7 @@ from domain.errors import Forbidden, InvalidTransition, NotFound, RuleBroken, Va
 from domain.reminders import (
     HEAD, MENTION, MENTIONED, ReminderClock, ladder_position, reminder_id, rung_due, superseded,
 )
-from domain.workflow import Action, Link, Workflow
+from domain.workflow import Action, Link, Workflow, refuse_nul
 
 # A business rule: given the item's fields (with state) and the action's values,
 # raise RuleBroken when the action must be refused.
@@ -251,8 +251,7 @@ class WorkflowItem(Aggregate):
         text = text.strip()
         if not text:
             raise ValidationFailed("text", "the comment is empty: write something")
-        if "\x00" in text:  # PostgreSQL text cannot hold it: the read models would stop at this event
-            raise ValidationFailed("text", "a comment must not contain NUL characters")
+        refuse_nul("text", text, what="a comment")
         if len(text) > MAX_COMMENT_CHARACTERS:
             raise ValidationFailed("text", f"a comment holds at most {MAX_COMMENT_CHARACTERS} characters, "
                                            f"not {len(text)}")

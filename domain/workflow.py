@@ -237,8 +237,7 @@ class Workflow:
             )
         if action.reason_required and not (reason and reason.strip()):
             raise ValidationFailed("reason", f"{action.name} requires a reason")
-        if reason and "\x00" in reason:
-            raise ValidationFailed("reason", "reason must not contain NUL characters")
+        refuse_nul("reason", reason or "")
         unknown = set(values) - set(action.fields)
         if unknown:
             raise ValidationFailed(sorted(unknown)[0], f"{action.name} does not take this field; "
@@ -270,8 +269,7 @@ class Workflow:
             raise ValidationFailed(spec.name, f"{spec.name} must be one of: {', '.join(spec.choices)}")
         if isinstance(value, str) and len(value) > spec.max_length:
             raise ValidationFailed(spec.name, f"{spec.name} is longer than {spec.max_length} characters")
-        if any("\x00" in v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)):
-            raise ValidationFailed(spec.name, f"{spec.name} must not contain NUL characters")
+        refuse_nul(spec.name, *(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)))
         if isinstance(value, Decimal) and not value.is_finite():
             raise ValidationFailed(spec.name, f"{spec.name} must be a finite number")
         if spec.gt is not None and value <= spec.gt:
@@ -332,6 +330,13 @@ class Workflow:
 def _type_name(t: type) -> str:
     return {str: "string", int: "integer", bool: "boolean", date: "date", Decimal: "number",
             list: "list of strings"}[t]
+
+
+def refuse_nul(name: str, *texts: str, what: str | None = None) -> None:
+    """ValidationFailed naming `name` if a text holds NUL: PostgreSQL text cannot hold one, and an event
+    carrying it would stop the read models (and a filter holding it would fail the query)."""
+    if any("\x00" in text for text in texts):
+        raise ValidationFailed(name, f"{what or name} must not contain NUL characters")
 
 
 def check_rule(holds: bool, message: str) -> None:

@@ -41,6 +41,7 @@ from domain.idempotency import IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.user import User
+from domain.workflow import refuse_nul
 from projections.database import as_utc
 from projections.runner import copies_beside
 
@@ -174,8 +175,7 @@ def audit_filter(*, actor_filter: str | None = None, item_id: str | None = None,
                  since: datetime | None = None, until: datetime | None = None, limit: int = 100,
                  after: int = 0) -> AuditFilter:
     """The filters, checked: ValidationFailed (422) names the first one that is wrong."""
-    if actor_filter is not None and "\x00" in actor_filter:  # PostgreSQL cannot compare text holding NUL
-        raise ValidationFailed("actor", "actor must not contain NUL characters")
+    refuse_nul("actor", actor_filter or "")
     if item_id is not None:
         try:
             item_id = str(UUID(item_id))

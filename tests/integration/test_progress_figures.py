@@ -6,19 +6,13 @@ import pytest
 
 from api.chart_figures import item_extras, list_progress
 from domain.application import WORKFLOWS
-from projections.database import engine_for
-from projections.items import ItemsProjection
-from projections.runner import ProjectionRunner
 from tests.factories import ERIK, SARA, mandate_values, register_cast, task_values
 
 
 @pytest.fixture
-def project(service, store_env):
+def project(service, items_runner):
     register_cast(service)
-    runner = ProjectionRunner(service, engine_for(store_env, writer=True), [ItemsProjection(service.mapper.transcoder)])
-    runner.setup()
-    yield lambda: runner.catch_up(runner.projections[0])
-    runner.engine.dispose()
+    return lambda: items_runner.catch_up(items_runner.projections[0])
 
 
 def test_a_mandate_with_one_of_its_two_tasks_done_is_half_way_and_one_without_tasks_has_no_percent(

@@ -8,9 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from domain.errors import Forbidden
-from projections.database import engine_for
-from projections.items import ItemsProjection
-from projections.runner import ProjectionRunner
 from projections.search import search as search_table
 from tests.factories import ALBA, ERIK, MILAN, SARA, register_cast, request_values, task_values
 
@@ -22,12 +19,8 @@ def service(service):
 
 
 @pytest.fixture
-def runner(service, store_env):
-    runner = ProjectionRunner(service, engine_for(store_env, writer=True),
-                              [ItemsProjection(service.mapper.transcoder)], batch_size=5, rebuild_batch_size=4)
-    runner.setup()
-    yield runner
-    runner.engine.dispose()
+def runner(items_runner):
+    return items_runner
 
 
 def caught_up(runner):
