@@ -248,11 +248,13 @@ def render_item_page(request: Request, service: SecretariatApplication, actor: A
         return error_page(request, actor, load_error, workflow)
     current = version is None
     forms = []
+    # Every user is loaded to find them: once per page, and only for a workflow with a field naming a user.
+    people = people_who_may_take(service, workflow) if current and type(item).user_fields else []
     for name in next_steps(workflow, actor, item.view()) if current else []:  # the next step first
         this_failed = failed is not None and failed[0] == name
         forms.append(action_form(_views(request), actor, workflow, workflow.by_name[name],
                                  failed[1] if this_failed else {}, error if this_failed else None,
-                                 url=f"/ui/{collection}/{item.id}/{name}", people=people_who_may_take(service, workflow)))
+                                 url=f"/ui/{collection}/{item.id}/{name}", people=people))
     titles = ItemTitles(service, actor)
     return render_page(request, "item.html", status=_status(error) if error else 200, actor=actor, section=collection,
                    workflow=workflow, item=item, row=item_row(item), fields=field_rows(service, actor, item, titles),
