@@ -95,8 +95,9 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
 
     def create(self, collection: str, actor: Actor, values: Mapping[str, Any], *, item_id: UUID | None = None,
                reason: str | None = None, idempotency_key: str | None = None,
-               fingerprint: str = "") -> IdempotentOutcome:
-        """Create an item of the collection by its workflow's creating action, telling the items it links to."""
+               fingerprint: str = "", occurred_at: datetime | None = None) -> IdempotentOutcome:
+        """Create an item of the collection by its workflow's creating action, telling the items it links to.
+        `occurred_at`: when it happened, for an import of past records (see domain/effective_time.py)."""
         cls = self.aggregates[collection]
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay:
@@ -105,7 +106,8 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
         # The calendar costs a query for newer closures: asked for only by a workflow that derives something.
         calendar = self.business_calendar() if cls.workflow.creating_action.name in cls.derives_on else None
         item = cls.start_new(actor, values, now=now, reason=reason, item_id=item_id or cls.id_for_new(values),
-                             today=now.astimezone(self.tz).date(), calendar=calendar)
+                             today=(occurred_at or now).astimezone(self.tz).date(), calendar=calendar,
+                             occurred_at=occurred_at)
         self._check_references(item, values)
         related = []
         for link, parent_id in _links_of(item):
@@ -130,8 +132,9 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
 
     def act(self, collection: str, item_id: UUID | str, action: str, actor: Actor, values: Mapping[str, Any], *,
             reason: str | None = None, expected_version: int | None = None, idempotency_key: str | None = None,
-            fingerprint: str = "") -> IdempotentOutcome:
-        """Take an action on an item: load it, act, save it (with the items it links to, when it closes)."""
+            fingerprint: str = "", occurred_at: datetime | None = None) -> IdempotentOutcome:
+        """Take an action on an item: load it, act, save it (with the items it links to, when it closes).
+        `occurred_at`: when it happened, for an import of past records (see domain/effective_time.py)."""
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay:
             return replay
@@ -142,13 +145,14 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
         was_closed = item.is_closed
         derived = (item.derived_on_action(action, self.business_calendar(), item.view(), values)
                    if action in item.derives_on else None)
-        item.act(action, actor, values, now=self.clock(), reason=reason, derived=derived)
+        now = self.clock()
+        item.act(action, actor, values, now=now, reason=reason, derived=derived, occurred_at=occurred_at)
         self._check_references(item, values)
         related = []
         if item.is_closed and not was_closed:
             for link, parent_id in _links_of(item):
                 parent = self._load(self.aggregates[link.collection], parent_id)
-                parent.child_closed(item, link, actor=actor, now=self.clock())
+                parent.child_closed(item, link, actor=actor, now=now)
                 related.append(parent)
         return self._save_outcome(item, related, actor, idempotency_key, fingerprint, status=200)
 

@@ -12,11 +12,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.errors import ValidationFailed
 
 
-class IdempotencyRecord(Aggregate):
-    class Recorded(Aggregate.Created):
+class IdempotencyRecord(EffectiveTime, Aggregate):
+    class Recorded(EffectiveEvent, Aggregate.Created):
+        occurred_at: datetime
         username: str
         key: str
         fingerprint: str

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from domain.actor import SCHEDULER, Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
+from domain.effective_time import EffectiveEvent, EffectiveTime, effective
 from domain.errors import Forbidden, InvalidTransition, NotFound, RuleBroken, ValidationFailed
 from domain.reminders import (
     HEAD, MENTION, MENTIONED, ReminderClock, ladder_position, reminder_id, rung_due, superseded,
@@ -31,7 +32,7 @@ MAX_COMMENT_CHARACTERS = 10_000
 MAX_COMMENTS_PER_ITEM = 500
 
 
-class WorkflowItem(Aggregate):
+class WorkflowItem(EffectiveTime, Aggregate):
     """An item of one workflow. A workflow module declares here, on its subclass, everything the rest of
     the system needs to know of it (routes, views, pages, reminders and the audit log derive from these),
     and domain/registry.py lists it: that is all adding a workflow takes."""
@@ -47,12 +48,26 @@ class WorkflowItem(Aggregate):
     # one, `derived_on_action` for the others): the application fetches the calendar, a query, only for these.
     derives_on: ClassVar[frozenset[str]] = frozenset()
 
-    class Event(Aggregate.Event):
-        """Every event says who did it and, where given, why."""
+    # Version 2 keeps `occurred_on` (the effective time of its last event: see domain/effective_time.py).
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before effective time: its last event happened when it was recorded."""
+        state["occurred_on"] = state["_modified_on"]
+
+    class Event(EffectiveEvent, Aggregate.Event):
+        """Every event says who did it, when it happened and, where given, why."""
 
         actor: str
         reason: str | None
         data: dict[str, Any]
+        occurred_at: datetime
+
+        def mutate(self, item: "WorkflowItem | None") -> "WorkflowItem | None":
+            item = super().mutate(item)
+            item.occurred_on = self.occurred_at
+            return item
 
         def apply(self, item: "WorkflowItem") -> None:
             action = item.workflow_action_for(type(self).__name__)
@@ -105,6 +120,7 @@ class WorkflowItem(Aggregate):
         # State is assigned by the Created event's apply, so replay and creation agree.
         self.state: str
         self.fields: dict[str, Any]
+        self.occurred_on: datetime  # the effective time of the last event (its `mutate` sets it)
 
     # -- what a workflow declares (defaults: nothing of the kind) -----------
 
@@ -124,11 +140,16 @@ class WorkflowItem(Aggregate):
         return {}
 
 
+    # Both are told `now` (recorded) and leave the child's effective time on their own event (`child.occurred_on`).
     def child_created(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
         """An item naming this one by `link` was created; saved with it, so a refusal here refuses both."""
 
     def child_closed(self, child: "WorkflowItem", link: Link, *, actor: Actor, now: datetime) -> None:
         """An item naming this one by `link` reached a final state; saved with it."""
+
+    def _told_of(self, child: "WorkflowItem", now: datetime) -> datetime:
+        """The effective time of this item's event about `child`: the child's own, checked against this item's."""
+        return effective(child.occurred_on, now, previous=self.occurred_on)
 
     def facets(self) -> dict[str, list[str]]:
         """The values the item is listed and read-scoped by: each list filter's value (a list field gives
@@ -146,29 +167,35 @@ class WorkflowItem(Aggregate):
     @classmethod
     def start_new(cls, actor: Actor, values: Mapping[str, Any], *, now: datetime, reason: str | None = None,
                   derived: Mapping[str, Any] | None = None, item_id: UUID | None = None,
-                  today: date | None = None, calendar: BusinessCalendar | None = None) -> "WorkflowItem":
+                  today: date | None = None, calendar: BusinessCalendar | None = None,
+                  occurred_at: datetime | None = None) -> "WorkflowItem":
         """Create the item by its workflow's creating action, after every check; given the calendar, with what
-        `derived_on_creation` derives from the checked values."""
+        `derived_on_creation` derives from the checked values. `occurred_at` (an import of past records): when it
+        happened, not after `now`; by default `now`."""
         action = cls.workflow.creating_action
+        occurred_at = effective(occurred_at, now, previous=None)
         values = _given(values)
         cls._refuse_unless_allowed(action, actor, {"state": None, **values}, values, reason)
         if calendar is not None:
             derived = {**cls.derived_on_creation(today or now.date(), calendar, values), **(derived or {})}
         event_class = cls.event_class_for(action)
-        return cls._create(event_class, id=item_id or uuid4(), timestamp=now, actor=actor.username,
-                           reason=reason, data={**values, **(derived or {})})
+        return cls._create(event_class, id=item_id or uuid4(), timestamp=now, occurred_at=occurred_at,
+                           actor=actor.username, reason=reason, data={**values, **(derived or {})})
 
     def act(self, action_name: str, actor: Actor, values: Mapping[str, Any], *, now: datetime,
-            reason: str | None = None, derived: Mapping[str, Any] | None = None) -> None:
-        """Take a non-creating action of the workflow, after every check; `derived` is recorded beside the values."""
+            reason: str | None = None, derived: Mapping[str, Any] | None = None,
+            occurred_at: datetime | None = None) -> None:
+        """Take a non-creating action of the workflow, after every check; `derived` is recorded beside the values.
+        `occurred_at` (an import of past records): when it happened, between the item's last event and `now`."""
         action = self.workflow.action(action_name)
         if action.creates:
             raise InvalidTransition(f"{action.name} creates a new {self.workflow.title.lower()}; "
                                     f"it is not an action on an existing one")
         values = _given(values)
+        occurred_at = effective(occurred_at, now, previous=self.occurred_on)
         self._refuse_unless_allowed(action, actor, self.view(), values, reason)
-        self.trigger_event(self.event_class_for(action), timestamp=now, actor=actor.username, reason=reason,
-                           data={**values, **(derived or {})})
+        self.trigger_event(self.event_class_for(action), timestamp=now, occurred_at=occurred_at,
+                           actor=actor.username, reason=reason, data={**values, **(derived or {})})
 
     @classmethod
     def _refuse_unless_allowed(cls, action: Action, actor: Actor, item: Mapping[str, Any],
@@ -185,7 +212,7 @@ class WorkflowItem(Aggregate):
 
     @classmethod
     def restore(cls, item_id: UUID, version: int, created_on: datetime, modified_on: datetime, state: str,
-                fields: dict[str, Any]) -> "WorkflowItem":
+                fields: dict[str, Any], occurred_on: datetime | None = None) -> "WorkflowItem":
         """The item from a read model's copy of its state, without replaying its events.
 
         Read models keep this copy so that lists and dashboards never replay aggregates;
@@ -195,6 +222,7 @@ class WorkflowItem(Aggregate):
         item = cls.__new__(cls)
         item.__base_init__(item_id, version, created_on)
         item.modified_on = modified_on
+        item.occurred_on = occurred_on or modified_on
         item.state = state
         item.fields = fields
         return item

@@ -119,11 +119,13 @@ class Mandate(WorkflowItem):
     def child_created(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
         check_rule(not self.is_closed, f"mandate {self.fields['reference']} is {self.state}; "
                                        "tasks can only be linked to an active mandate")
-        self.trigger_event(self.TaskLinked, timestamp=now, actor=actor.username, reason=None,
+        self.trigger_event(self.TaskLinked, timestamp=now, occurred_at=self._told_of(child, now),
+                           actor=actor.username, reason=None,
                            data={"task_id": str(child.id)})
 
     def child_closed(self, child: WorkflowItem, link: Link, *, actor: Actor, now: datetime) -> None:
-        self.trigger_event(self.TaskSettled, timestamp=now, actor=actor.username, reason=None,
+        self.trigger_event(self.TaskSettled, timestamp=now, occurred_at=self._told_of(child, now),
+                           actor=actor.username, reason=None,
                            data={"task_id": str(child.id), "outcome": child.state})
 
     @property

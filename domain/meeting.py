@@ -189,7 +189,8 @@ class Meeting(WorkflowItem):
             known = ", ".join(self.conclusions) or "none yet"
             raise ValidationFailed("conclusion", f"meeting {self.title!r} has no conclusion {number}; "
                                                  f"its conclusions: {known}")
-        self.trigger_event(self.ConclusionActedOn, timestamp=now, actor=actor.username, reason=None,
+        self.trigger_event(self.ConclusionActedOn, timestamp=now, occurred_at=self._told_of(child, now),
+                           actor=actor.username, reason=None,
                            data={"conclusion": number, "collection": child.workflow.collection,
                                  "id": str(child.id)})
 

@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.actor import PARTIES, ROLES, Actor
 from domain.errors import ValidationFailed
 from domain.workflow import check_rule
@@ -28,9 +29,10 @@ USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}")
 
 
-class User(Aggregate):
-    class Event(Aggregate.Event):
+class User(EffectiveTime, Aggregate):
+    class Event(EffectiveEvent, Aggregate.Event):
         actor: str
+        occurred_at: datetime
 
     class Registered(Event, Aggregate.Created):
         username: str

@@ -69,7 +69,8 @@ audit_events = Table(
 )
 
 # Attributes every event has, which have columns of their own (or say nothing an auditor needs).
-_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic", "actor", "reason"})
+_ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "occurred_at", "originator_topic", "actor",
+                       "reason"})
 _SECRET = frozenset({"password_hash"})
 _LEFT_OUT = (IdempotencyRecord,)
 _OTHER_KINDS: dict[str, tuple[str, str | None]] = {User.__name__: ("user", None), Closures.__name__: ("calendar", None)}

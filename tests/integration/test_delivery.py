@@ -191,7 +191,8 @@ def queue(engine, n: int, *, addressed_to: list[str] | None = None, at: datetime
           title: str = "Task {i}", first: int = 1000) -> list[str]:
     """`n` reminders raised at `at` on items of class `of`, put through the projection as the runner would
     (a row for each channel); their reminder ids."""
-    events = [of.ReminderRaised(originator_id=uuid4(), originator_version=2, timestamp=at, actor="scheduler",
+    events = [of.ReminderRaised(originator_id=uuid4(), originator_version=2, timestamp=at, occurred_at=at,
+                                actor="scheduler",
                                 reason=None,
                                 data={"reminder_id": str(uuid4()), "deadline": "due", "due": date(2026, 12, 15),
                                       "rung": "due_soon", "instant": at, "addressed_to": addressed_to or
