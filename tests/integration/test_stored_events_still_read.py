@@ -45,11 +45,14 @@ GAINED: list[tuple[type, str, Callable[[dict[str, Any]], Any]]] = [
 EVENT_STORE_TABLES = ("stored_events", "stored_snapshots", "sqlite_sequence")
 
 
+# The events in the log's order (a rowid is a position); the snapshot table has no rowid.
+ORDER = {"stored_events": "rowid", "stored_snapshots": "originator_id, originator_version"}
+
+
 def fixture_rows(table: str) -> list[tuple[str, int, str, bytes]]:
     with closing(sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True)) as conn:
         return conn.execute(f"SELECT originator_id, originator_version, topic, state FROM {table} "
-                            "ORDER BY " + ("rowid" if table == "stored_events" else "originator_id, originator_version")
-                            ).fetchall()  # the log's order (a snapshot table has no rowid)
+                            f"ORDER BY {ORDER[table]}").fetchall()
 
 
 def expected() -> dict[str, Any]:
