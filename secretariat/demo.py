@@ -82,7 +82,8 @@ def seed(service: SecretariatApplication, console: Console | None = None) -> int
         except Conflict:
             pass
     now = service.clock()
-    created += record_end_of_year_closure(service, now.astimezone(service.tz).year, now.astimezone(service.tz).year + 1)
+    year = now.astimezone(service.tz).year
+    created += record_end_of_year_closure(service, year, year + 1)
     history = "\n".join(json.dumps(line) for line in resolve_relative(history_lines(), now=now, tz=service.tz))
     return created + _load_history(service, history)
 
