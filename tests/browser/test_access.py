@@ -6,13 +6,13 @@ import re
 
 from playwright.sync_api import expect
 
-from secretariat.demo import REQUESTS, demo_id
+from secretariat.demo import demo_id, story
 from tests.browser.conftest import sign_in
 
 WAITING_ON_ME = re.compile(r"^Waiting on me \(\d+\)$")  # the queue's entry; its count moves as tests act
 
-RS_REQUESTS = [key for key, _user, values, _actions in REQUESTS if values["party"] == "RS"]
-AL_REQUESTS = [key for key, _user, values, _actions in REQUESTS if values["party"] == "AL"]
+RS_REQUESTS = [key for key, values in story("support-requests") if values["party"] == "RS"]
+AL_REQUESTS = [key for key, values in story("support-requests") if values["party"] == "AL"]
 
 
 def test_alba_sees_only_albanian_requests_and_gets_no_page_for_a_serbian_one(page):

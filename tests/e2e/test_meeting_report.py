@@ -9,6 +9,7 @@ meeting's first day, and its Markdown, HTML and Word forms with its figures.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from io import BytesIO
 from typing import Any, Iterator
@@ -81,20 +82,21 @@ def test_the_report_lists_exactly_the_changes_made_between_the_two_meetings_date
     assert report["previous_meeting"]["id"] == story["previous"]["id"]
     since, until = story["since"], story["until"]
     assert (datetime.fromisoformat(report["since"]), datetime.fromisoformat(report["as_of"])) == (since, until)
-    changes, new_mandates, done = set(), set(), set()
+    changes, new_mandates, done = Counter(), set(), set()
     for collection in ("mandates", "tasks"):  # the replay, from each item's history
         for item_id in every_id(sara, collection):
             for e in history_of(sara, collection, item_id):
-                if not since < datetime.fromisoformat(e["at"]) <= until:
+                # When it happened (the demo's history is imported with its past dates), where the history says.
+                if not since < datetime.fromisoformat(e.get("occurred_at") or e["at"]) <= until:
                     continue
                 if e["version"] == 1 and collection == "mandates":
                     new_mandates.add(item_id)
                 if e["state_before"] not in (None, e["state_after"]):
-                    changes.add((collection, item_id, e["state_before"], e["state_after"]))
+                    changes[(collection, item_id, e["state_before"], e["state_after"])] += 1
                     if collection == "tasks" and e["state_after"] == "done":
                         done.add(item_id)
     listed = [(c["collection"], c["id"], c["from"], c["to"]) for c in report["changes"]["state_changes"]]
-    assert len(listed) == len(set(listed)) and set(listed) == changes
+    assert Counter(listed) == changes  # an item may go the same way twice (a task returned and submitted again)
     assert {m["id"] for m in report["changes"]["new_mandates"]} == new_mandates
     assert {t["id"] for t in report["changes"]["tasks_done"]} == done
     assert ("mandates", story["made"]["id"], "adopted", "in_progress") in changes and story["done"]["id"] in done

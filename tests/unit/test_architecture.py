@@ -40,12 +40,6 @@ def test_the_api_reads_no_storage_directly():
 # Where a workflow may be named outside its own module (domain/<name>.py) and domain/registry.py, and why.
 # Each entry is (module, what it names); the test fails on any other, and on an entry no longer needed.
 NAMED_ON_PURPOSE = {
-    # The demo's story scripts the Secretariat's history, workflow by workflow: it is about them.
-    ("secretariat/demo.py", "domain.mandate"): "the story records mandates by their reference",
-    ("secretariat/demo.py", "Mandate"): "the story links its tasks to mandates by reference (Mandate.id_for)",
-    ("secretariat/demo.py", "mandates"): "the story's mandates",
-    ("secretariat/demo.py", "tasks"): "the story's tasks",
-    ("secretariat/demo.py", "support-requests"): "the story's support requests",
     # Verbs in the domain's own words for callers that script these workflows (demo, benchmarks, tests):
     # each is one line over `create`, and a new workflow needs none.
     ("domain/application.py", "mandates"): "record_mandate",
@@ -58,7 +52,6 @@ NAMED_ON_PURPOSE = {
     ("api/reading.py", "mandates"): "GET /mandates/{item_id}/progress",
     # Not a collection: which of the history's tables a row goes to (view_history_mandates).
     ("projections/history_tables.py", "mandates"): "the history table's key",
-    ("secretariat/demo.py", "meetings"): "the story's meetings, whose conclusions its mandates and tasks came from",
     # Lineage is the issue's chain itself: a meeting's conclusions, the mandates and tasks made from them, and
     # those mandates' tasks (issue 11); the routes are HTTP names of that chain.
     ("domain/lineage.py", "Meeting"): "a meeting's conclusions",
