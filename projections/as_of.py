@@ -61,6 +61,7 @@ class Cut:
 
     position: int
     micros: int
+    late: bool  # whether any late event is to be added back (none in a store without an import: the fast path)
 
     def late_events(self) -> Any:
         """The late events recorded after the position that had happened by the instant."""
@@ -78,7 +79,10 @@ class Cut:
 
 def cut_at(conn: Connection, instant: datetime) -> Cut:
     """The cut of the history at `instant` (see `Cut`)."""
-    return Cut(replay_stop(conn, instant), micros(instant))
+    position, at = replay_stop(conn, instant), micros(instant)
+    e = late.c
+    any_late = conn.execute(select(e.position).where(e.position > position, e.occurred_micros <= at).limit(1))
+    return Cut(position, at, any_late.first() is not None)
 
 
 def replay_stop(conn: Connection, instant: datetime) -> int:
@@ -94,6 +98,8 @@ def counters_at(conn: Connection, counter: str, cut: Cut) -> list[tuple[str, str
     c, lc = counters.c, late_counters.c
     found = {tuple(row[:3]): row[3] for row in conn.execute(select(c.k1, c.k2, c.k3, c.n)
                                                              .where(held_at(cut.position, counter)))}
+    if not cut.late:
+        return [(*key, n) for key, n in found.items()]
     late_changes = conn.execute(select(lc.k1, lc.k2, lc.k3, func.sum(lc.delta))
                                 .where(lc.counter == counter, lc.occurred_micros <= cut.micros,
                                        lc.position > cut.position).group_by(lc.k1, lc.k2, lc.k3))
@@ -134,9 +140,10 @@ def deadline_queries(cut: Cut, scopes: Mapping[str, Mapping[str, str] | None], d
             query = query.where(d.due < due_before)
         order = (d.due, d.item_id, d.kind)  # as the live query: equal dues in a fixed order
         if part is None:
-            queries += [query.where(held, d.item_id.not_in(cut.late_items())).order_by(*order)
+            current = (d.item_id.not_in(cut.late_items()),) if cut.late else ()
+            queries += [query.where(held, *current).order_by(*order)
                         for held in (and_(d.span == 0, d.from_pos <= cut.position), closed_held_at(cut.position))]
-        else:
+        elif cut.late:
             queries.append(query.where(d.position.in_(part)).order_by(*order))
     return queries
 
@@ -147,7 +154,9 @@ def _active_mandates(conn: Connection, cut: Cut, parents: str) -> list[dict[str,
     active = active_states(AGGREGATES[parents])
     for table, part in ((mandates, None), (late_mandates, cut.last_late_positions())):
         m = table.c
-        where = ((held_at(cut.position), m.id.not_in(cut.late_items())) if part is None
+        if part is not None and not cut.late:
+            continue
+        where = ((held_at(cut.position), *((m.id.not_in(cut.late_items()),) if cut.late else ())) if part is None
                  else (m.position.in_(part),))
         rows += conn.execute(select(m.id, m.state, m.reference, m.created_position)
                              .where(*where, m.state.in_(active))).all()

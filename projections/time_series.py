@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Mapping
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, literal, select
 
 from domain.actor import Actor
 from domain.registry import WORKFLOW_ITEMS
 from projections.as_of import Cut, counters_at, cut_at, deadline_queries
-from projections.history_tables import ITEMS
-from projections.queries import read_scopes
+from projections.history_tables import ITEMS, deadlines, held_at
+from projections.queries import read_scopes, scoped_deadlines
 
 MAX_MONTHS = 36
 OVERDUE_CAP = 10_000  # a month's overdue count stops here: each read is bounded, however many stale deadlines
@@ -99,6 +99,11 @@ def _counts_at(conn: Connection, cut: Cut, collections: list[str]) -> dict[str, 
 
 def _overdue_at(conn: Connection, cut: Cut, day: date, scopes: Mapping[str, Mapping[str, str] | None]) -> int:
     """Open deadlines due before `day`, as they held at the cut, that the scopes let through (capped)."""
+    if not cut.late:  # one read of the rows that held, open or closed since, as before any import
+        d = deadlines.c
+        held = (select(literal(1)).select_from(deadlines)
+                .where(held_at(cut.position), d.due < day, scoped_deadlines(deadlines, scopes)).limit(OVERDUE_CAP))
+        return conn.execute(select(func.count()).select_from(held.subquery())).scalar_one()
     found = 0
     for query in deadline_queries(cut, scopes, None, day):
         held = query.order_by(None).limit(OVERDUE_CAP)
