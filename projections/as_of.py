@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Mapping
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import BigInteger, Connection, Engine, and_, bindparam, func, select
 
 from domain.actor import Actor
 from domain.registry import WORKFLOW_ITEMS
@@ -63,26 +63,36 @@ class Cut:
     micros: int
     late: bool  # whether any late event is to be added back (none in a store without an import: the fast path)
 
-    def late_events(self) -> Any:
-        """The late events recorded after the position that had happened by the instant."""
-        e = late.c
-        return and_(e.position > self.position, e.occurred_micros <= self.micros)
+    @property
+    def params(self) -> dict[str, int]:
+        """The values of the late parts' parameters (`LATE_EVENTS`), given to every read that holds them."""
+        return {"cut_position": self.position, "cut_micros": self.micros}
 
-    def late_items(self) -> Any:
-        """The ids of the items those events changed: their rows at the position no longer say how they stood."""
-        return select(late.c.item_id).where(self.late_events())
 
-    def last_late_positions(self) -> Any:
-        """Each such item's last such event: its rows after it say how the item stood at the instant."""
-        return select(func.max(late.c.position)).where(self.late_events()).group_by(late.c.item_id)
+# The late parts of a read, built once with parameters (`Cut.params`): building them for each cut cost
+# more than running them.
+_e = late.c
+# The late events recorded after the cut's position that had happened by its instant.
+LATE_EVENTS = and_(_e.position > bindparam("cut_position", type_=BigInteger),
+                   _e.occurred_micros <= bindparam("cut_micros", type_=BigInteger))
+# The ids of the items those events changed: their rows at the position no longer say how they stood.
+LATE_ITEMS = select(_e.item_id).where(LATE_EVENTS)
+# Each such item's last such event: its rows after it say how the item stood at the instant.
+LAST_LATE_POSITIONS = select(func.max(_e.position)).where(LATE_EVENTS).group_by(_e.item_id)
+_ANY_LATE = select(_e.position).where(LATE_EVENTS).limit(1)
+_lc = late_counters.c
+_LATE_COUNTER_CHANGES = (select(_lc.k1, _lc.k2, _lc.k3, func.sum(_lc.delta))
+                         .where(_lc.counter == bindparam("counter"),
+                                _lc.occurred_micros <= bindparam("cut_micros", type_=BigInteger),
+                                _lc.position > bindparam("cut_position", type_=BigInteger))
+                         .group_by(_lc.k1, _lc.k2, _lc.k3))
 
 
 def cut_at(conn: Connection, instant: datetime) -> Cut:
     """The cut of the history at `instant` (see `Cut`)."""
     position, at = replay_stop(conn, instant), micros(instant)
-    e = late.c
-    any_late = conn.execute(select(e.position).where(e.position > position, e.occurred_micros <= at).limit(1))
-    return Cut(position, at, any_late.first() is not None)
+    any_late = conn.execute(_ANY_LATE, {"cut_position": position, "cut_micros": at}).first()
+    return Cut(position, at, any_late is not None)
 
 
 def replay_stop(conn: Connection, instant: datetime) -> int:
@@ -95,15 +105,12 @@ def replay_stop(conn: Connection, instant: datetime) -> int:
 
 def counters_at(conn: Connection, counter: str, cut: Cut) -> list[tuple[str, str, int, int]]:
     """The counter's rows (k1, k2, k3, n) as at the cut: as held at its position, plus the late events' changes."""
-    c, lc = counters.c, late_counters.c
+    c = counters.c
     found = {tuple(row[:3]): row[3] for row in conn.execute(select(c.k1, c.k2, c.k3, c.n)
                                                              .where(held_at(cut.position, counter)))}
     if not cut.late:
         return [(*key, n) for key, n in found.items()]
-    late_changes = conn.execute(select(lc.k1, lc.k2, lc.k3, func.sum(lc.delta))
-                                .where(lc.counter == counter, lc.occurred_micros <= cut.micros,
-                                       lc.position > cut.position).group_by(lc.k1, lc.k2, lc.k3))
-    for *key, delta in late_changes:
+    for *key, delta in conn.execute(_LATE_COUNTER_CHANGES, {**cut.params, "counter": counter}):
         found[tuple(key)] = found.get(tuple(key), 0) + int(delta)
     return [(*key, n) for key, n in found.items() if n]
 
@@ -118,7 +125,7 @@ def _deadlines(conn: Connection, cut: Cut, scopes: Mapping[str, Mapping[str, str
     """
     found = []
     for query in deadline_queries(cut, scopes, due_from, due_before):
-        found += [dict(row._mapping) for row in conn.execute(query.limit(DASHBOARD_DEADLINES))]
+        found += [dict(row._mapping) for row in conn.execute(query.limit(DASHBOARD_DEADLINES), cut.params)]
     return sorted(found, key=lambda row: (row["due"], row["item_id"], row["kind"]))[:DASHBOARD_DEADLINES]
 
 
@@ -130,7 +137,7 @@ def deadline_queries(cut: Cut, scopes: Mapping[str, Mapping[str, str] | None], d
     A scope on a value the history keeps no column for (a meeting's participants) is read from the
     facets as they are now: who takes part is not kept through time."""
     queries = []
-    for table, part in ((deadlines, None), (late_deadlines, cut.last_late_positions())):
+    for table, part in ((deadlines, None), (late_deadlines, LAST_LATE_POSITIONS)):
         d = table.c
         query = select(d.item_id, d.collection, d.kind, d.due, d.title, d.assignee).where(
             scoped_deadlines(table, scopes))
@@ -140,7 +147,7 @@ def deadline_queries(cut: Cut, scopes: Mapping[str, Mapping[str, str] | None], d
             query = query.where(d.due < due_before)
         order = (d.due, d.item_id, d.kind)  # as the live query: equal dues in a fixed order
         if part is None:
-            current = (d.item_id.not_in(cut.late_items()),) if cut.late else ()
+            current = (d.item_id.not_in(LATE_ITEMS),) if cut.late else ()
             queries += [query.where(held, *current).order_by(*order)
                         for held in (and_(d.span == 0, d.from_pos <= cut.position), closed_held_at(cut.position))]
         elif cut.late:
@@ -152,14 +159,14 @@ def _active_mandates(conn: Connection, cut: Cut, parents: str) -> list[dict[str,
     """The active progress-keeping items (mandates) at the cut, each with its children's progress."""
     rows = []
     active = active_states(AGGREGATES[parents])
-    for table, part in ((mandates, None), (late_mandates, cut.last_late_positions())):
+    for table, part in ((mandates, None), (late_mandates, LAST_LATE_POSITIONS)):
         m = table.c
         if part is not None and not cut.late:
             continue
-        where = ((held_at(cut.position), *((m.id.not_in(cut.late_items()),) if cut.late else ())) if part is None
+        where = ((held_at(cut.position), *((m.id.not_in(LATE_ITEMS),) if cut.late else ())) if part is None
                  else (m.position.in_(part),))
         rows += conn.execute(select(m.id, m.state, m.reference, m.created_position)
-                             .where(*where, m.state.in_(active))).all()
+                             .where(*where, m.state.in_(active)), cut.params).all()
     rows.sort(key=lambda row: row.created_position, reverse=True)
     progress: dict[str, dict[str, int]] = defaultdict(dict)
     wanted = {row.id for row in rows}

@@ -88,7 +88,9 @@ late_counters = Table(
     Column("k3", Integer, primary_key=True),
     Column("occurred_micros", BigInteger, nullable=False),
     Column("delta", Integer, nullable=False),
-    Index("ix_view_history_late_counters_occurred", "counter", "occurred_micros", "position"),
+    # Covering: a read sums the changes up to an instant from the index alone (no lookup per row).
+    Index("ix_view_history_late_counters_occurred", "counter", "occurred_micros", "position", "k1", "k2", "k3",
+          "delta"),
 )
 
 late_mandates = Table(
@@ -110,6 +112,7 @@ late_deadlines = Table(
     Column("title", Text),
     Column("assignee", String(64)),
     Column("party", String(8)),
+    Index("ix_view_history_late_deadlines_due", "position", "due"),
 )
 
 TABLES = (counters, mandates, deadlines, timeline, late, late_counters, late_mandates, late_deadlines)

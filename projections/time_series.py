@@ -107,7 +107,7 @@ def _overdue_at(conn: Connection, cut: Cut, day: date, scopes: Mapping[str, Mapp
     found = 0
     for query in deadline_queries(cut, scopes, None, day):
         held = query.order_by(None).limit(OVERDUE_CAP)
-        found += conn.execute(select(func.count()).select_from(held.subquery())).scalar_one()
+        found += conn.execute(select(func.count()).select_from(held.subquery()), cut.params).scalar_one()
     return min(found, OVERDUE_CAP)
 
 
