@@ -157,16 +157,14 @@ def deadline_queries(cut: Cut, scopes: Mapping[str, Mapping[str, str] | None], d
 
 def _active_mandates(conn: Connection, cut: Cut, parents: str) -> list[dict[str, Any]]:
     """The active progress-keeping items (mandates) at the cut, each with its children's progress."""
-    rows = []
     active = active_states(AGGREGATES[parents])
-    for table, part in ((mandates, None), (late_mandates, LAST_LATE_POSITIONS)):
-        m = table.c
-        if part is not None and not cut.late:
-            continue
-        where = ((held_at(cut.position), *((m.id.not_in(LATE_ITEMS),) if cut.late else ())) if part is None
-                 else (m.position.in_(part),))
-        rows += conn.execute(select(m.id, m.state, m.reference, m.created_position)
-                             .where(*where, m.state.in_(active)), cut.params).all()
+    m, lm = mandates.c, late_mandates.c
+    parts = [select(m.id, m.state, m.reference, m.created_position).where(
+        held_at(cut.position), *((m.id.not_in(LATE_ITEMS),) if cut.late else ()), m.state.in_(active))]
+    if cut.late:  # the mandates late events changed, as their last such event left them
+        parts.append(select(lm.id, lm.state, lm.reference, lm.created_position).where(
+            lm.position.in_(LAST_LATE_POSITIONS), lm.state.in_(active)))
+    rows = [row for part in parts for row in conn.execute(part, cut.params)]
     rows.sort(key=lambda row: row.created_position, reverse=True)
     progress: dict[str, dict[str, int]] = defaultdict(dict)
     wanted = {row.id for row in rows}
