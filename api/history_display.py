@@ -48,6 +48,8 @@ def history_rows(titles: ItemTitles, workflow: Workflow, events: Iterable[Mappin
              "after": label_for(event["state_after"]),
              "after_kind": state_kind(workflow, event["state_after"]),
              "changed": event["state_before"] != event["state_after"],
+             # An import of past records: when it happened, and (shown beside it) when it was recorded.
+             "recorded_apart": event["occurred_at"] != event["at"],
              "rows": data_rows(titles, _shown_data(event), tz)} for event in events]
 
 

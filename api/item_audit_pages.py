@@ -60,7 +60,8 @@ def as_of_page(request: Request, collection: str, item_id: str, service: Service
         day = parse_day("as_of", as_of)
         if day is None:
             raise ValidationFailed("as_of", "give the day to see the item on (YYYY-MM-DD)")
-        # The end of that day: every event recorded on it counts (get_item takes events up to the instant).
+        # The end of that day: every event that happened on it counts (get_item takes, by `occurred_at`,
+        # the events up to the instant; an item imported today reads as it was then).
         instant = start_of(day + timedelta(days=1), service.tz) - timedelta(microseconds=1)
         then = service.get_item(collection, item_id, actor, as_of=instant)
     except DomainError as error:

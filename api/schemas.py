@@ -135,7 +135,9 @@ def page_model(workflow: Workflow, item: type[BaseModel]) -> type[BaseModel]:
 class HistoryEvent(BaseModel):
     version: int
     type: str
-    at: datetime
+    at: datetime = Field(description="When the event was recorded")
+    occurred_at: datetime = Field(description="When what it records happened: `at`, but for an import of "
+                                              "past records")
     actor: str
     reason: str | None
     data: dict[str, Any]

@@ -1,5 +1,5 @@
 """Reading items, mixed into the application service: who may know an item exists, then the item
-now, at a version, as it was at an instant, and its history.
+now, at a version, as it was at an instant (by when its events happened), and its history.
 
 "May this caller know this item exists" is decided once, in `visible_item`, from the item as it
 is now and before any version, instant or reminder is looked at. An id that names nothing, a
@@ -59,14 +59,15 @@ class ItemReading:
         return item
 
     def history(self, collection: str, item_id: UUID | str, actor: Actor) -> list[dict[str, Any]]:
-        """Every event of the item, oldest first, with the state before and after it."""
+        """Every event of the item, oldest first, with the state before and after it: `at` when it was recorded,
+        `occurred_at` when it happened (the same but for an import of past records)."""
         current = self.visible_item(collection, item_id, actor)
         entries, item = [], None
         for event in self.events.get(current.id):
             before = item.state if item is not None else None
             item = event.mutate(item)
             entries.append({"version": event.originator_version, "type": type(event).__qualname__,
-                            "at": event.timestamp, "actor": event.actor, "reason": event.reason,
+                            "at": event.timestamp, "occurred_at": event.occurred_at, "actor": event.actor, "reason": event.reason,
                             "data": event.data, "state_before": before, "state_after": item.state})
         return entries
 
@@ -80,9 +81,11 @@ class ItemReading:
         return self.repository.get(item.id, version=version)
 
     def _as_of(self, current: WorkflowItem, instant: datetime) -> WorkflowItem:
+        """The item as things stood at `instant`: its events up to the first that happened after it (by
+        `occurred_at`, so an item imported today reads as it was in 2015)."""
         item = None
         for event in self.events.get(current.id):
-            if event.timestamp > instant:
+            if event.occurred_at > instant:
                 break
             item = event.mutate(item)
         if item is None:

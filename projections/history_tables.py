@@ -1,7 +1,8 @@
 """The tables of the items view's history, and the conditions that read them as at a log position.
 
 What goes into them, and why they look as they do, is in projections/item_history.py, which
-writes them; projections/as_of.py reads them.
+writes them; projections/as_of.py reads them. Time is each event's effective time (`occurred_at`,
+domain/effective_time.py), not the instant it was recorded.
 """
 
 from __future__ import annotations
@@ -62,11 +63,59 @@ deadlines = Table(
 timeline = Table(
     "view_history_timeline", metadata,
     Column("position", BigInteger, primary_key=True),
-    Column("reached_micros", BigInteger, nullable=False),  # the latest event time up to here, µs since 1970
+    # The latest effective time (`occurred_at`) up to here, µs since 1970.
+    Column("reached_micros", BigInteger, nullable=False),
     Index("ix_view_history_timeline_reached", "reached_micros", unique=True),
 )
 
-TABLES = (counters, mandates, deadlines, timeline)
+# The events recorded out of the order they happened in (an import of past records: `occurred_at` before an
+# event recorded earlier), which the interval tables above, cut by log position, place too late. Each keeps
+# what a read as of an instant adds back: its counters' changes, and the item's mandate and deadline rows after it.
+late = Table(
+    "view_history_late", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("item_id", String(36), nullable=False),
+    Column("occurred_micros", BigInteger, nullable=False),
+    Index("ix_view_history_late_occurred", "occurred_micros", "position", "item_id"),
+)
+
+late_counters = Table(
+    "view_history_late_counters", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("counter", String(16), primary_key=True),
+    Column("k1", String(36), primary_key=True),
+    Column("k2", String(32), primary_key=True),
+    Column("k3", Integer, primary_key=True),
+    Column("occurred_micros", BigInteger, nullable=False),
+    Column("delta", Integer, nullable=False),
+    # Covering: a read sums the changes up to an instant from the index alone (no lookup per row).
+    Index("ix_view_history_late_counters_occurred", "counter", "occurred_micros", "position", "k1", "k2", "k3",
+          "delta"),
+)
+
+late_mandates = Table(
+    "view_history_late_mandates", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("id", String(36), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("reference", String(100)),
+    Column("created_position", BigInteger, nullable=False),
+)
+
+late_deadlines = Table(
+    "view_history_late_deadlines", metadata,
+    Column("position", BigInteger, primary_key=True),
+    Column("item_id", String(36), nullable=False),
+    Column("kind", String(32), primary_key=True),
+    Column("collection", String(32), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("title", Text),
+    Column("assignee", String(64)),
+    Column("party", String(8)),
+    Index("ix_view_history_late_deadlines_due", "position", "due"),
+)
+
+TABLES = (counters, mandates, deadlines, timeline, late, late_counters, late_mandates, late_deadlines)
 MANDATES, DEADLINES = "mandates", "deadlines"  # which of a projection's history tables a row goes to
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)

@@ -11,8 +11,11 @@ position of the event that made it) until just before `to_pos` (the event that r
   mandate's tasks per state. A counter at zero has no row, as in the live tables.
 - `view_history_mandates`: each mandate's state and reference.
 - `view_history_deadlines`: each open deadline with what the dashboard lists of it.
-- `view_history_timeline`: the positions at which the latest event time seen so far grew, so
-  that an instant maps to the log position a replay would stop at.
+- `view_history_timeline`: the positions at which the latest effective time (`occurred_at`) seen so
+  far grew, so that an instant maps to the log position up to which every event had happened by then.
+- `view_history_late*`: the events recorded after one that happened later (an import of past
+  records), which the rows above, cut by log position, place too late: a read as of an instant
+  adds back those that had happened by then (projections/as_of.py).
 
 A row valid at position P has `from_pos <= P < to_pos`. Two range conditions cannot both be
 answered by one B-tree, so each closed row also keeps `span`, the class of its length
@@ -55,7 +58,8 @@ class ItemHistory:
 
     def __init__(self, tables: Sequence[Table] = TABLES, *, gather: bool = False) -> None:
         self.tables = tuple(tables)
-        self._counters, mandates_table, deadlines_table, self._timeline = self.tables
+        (self._counters, mandates_table, deadlines_table, self._timeline, self._late, self._late_counters,
+         self._late_mandates, self._late_deadlines) = self.tables
         self._rows = {MANDATES: mandates_table, DEADLINES: deadlines_table}
         # While gathering (a rebuild into empty copies), open rows stay in memory until `flush`.
         self._gathered: dict[tuple, _Open] | None = {} if gather else None
@@ -64,10 +68,12 @@ class ItemHistory:
     def record(self, conn: Connection, batch: Sequence[tuple[int, Any]],
                changes: Sequence[tuple[int, tuple | None, tuple, tuple | None]]) -> None:
         """Record a batch: every (position, event) for the timeline, and each item event's
-        (position, facts before or None, facts after, ended stay's (collection, state, bucket) or None)."""
-        self._record_timeline(conn, batch)
+        (position, facts before or None, facts after, ended stay's (collection, state, bucket) or None,
+        when it happened as the items view takes it: `items.effective_time`)."""
+        late = self._record_timeline(conn, batch, {position: micros(at) for position, *_, at in changes})
         steps: list[tuple[int, Table, tuple, Any]] = []  # (position, table, key, new values or a counter delta)
-        for position, before, after, ended in changes:
+        late_rows: dict[Table, list[dict[str, Any]]] = {table: [] for table in self.tables[4:]}
+        for position, before, after, ended, _ in changes:
             deltas: dict[tuple, int] = {}
             for counted in before[0] if before else ():
                 deltas[counted] = deltas.get(counted, 0) - 1
@@ -76,12 +82,37 @@ class ItemHistory:
             if ended:
                 deltas[(DURATIONS, *ended)] = 1
             steps += [(position, self._counters, k, d) for k, d in deltas.items() if d]
+            if position in late:
+                self._gather_late(late_rows, position, late[position], deltas, after)
             old = {(t, k): v for t, k, v in before[1]} if before else {}
             new = {(t, k): v for t, k, v in after[1]}
             steps += [(position, self._rows[t], k, None) for (t, k) in old if (t, k) not in new]
             steps += [(position, self._rows[t], k, v) for (t, k), v in new.items() if old.get((t, k)) != v]
         if steps:
             self._write(conn, steps)
+        for table, rows in late_rows.items():
+            if rows:
+                conn.execute(table.insert(), rows)
+
+    def _gather_late(self, late_rows: dict[Table, list[dict[str, Any]]], position: int,
+                     occurred: tuple[str, int], deltas: dict[tuple, int], after: tuple) -> None:
+        """What a read as of an instant adds back for an event recorded out of order (see history_tables.late):
+        its counters' changes and its item's mandate and deadline rows after it (all of them, so the last late
+        event of an item up to an instant says everything of it there)."""
+        item_id, at = occurred
+        late_rows[self._late].append({"position": position, "item_id": item_id, "occurred_micros": at})
+        late_rows[self._late_counters] += [
+            {"position": position, "counter": k[0], "k1": k[1], "k2": k[2], "k3": k[3], "occurred_micros": at,
+             "delta": d} for k, d in deltas.items() if d]
+        for table, key, values in after[1]:
+            if table == MANDATES:
+                late_rows[self._late_mandates].append(
+                    {"position": position, "id": key[0], **dict(zip(("state", "reference", "created_position"),
+                                                                    values))})
+            else:
+                late_rows[self._late_deadlines].append(
+                    {"position": position, "item_id": key[0], "kind": key[1],
+                     **dict(zip(("collection", "due", "title", "assignee", "party"), values))})
 
     def flush(self, conn: Connection) -> None:
         """Write the rows gathered open, and from now on write every batch as it comes."""
@@ -90,21 +121,29 @@ class ItemHistory:
         if gathered:
             self._insert(conn, [(table, key, row) for (table, key), row in gathered.items()])
 
-    def _record_timeline(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+    def _record_timeline(self, conn: Connection, batch: Sequence[tuple[int, Any]],
+                         effective: dict[int, int]) -> dict[int, tuple[str, int]]:
+        """Note where the latest effective time grew; the item events that happened before an event recorded
+        earlier (late), by position: (item id, effective time in µs). `effective`: the item events' times."""
         reached = self._reached
         if reached is None:
             reached = conn.execute(select(func.max(self._timeline.c.reached_micros))).scalar()
             reached = -(2 ** 63) if reached is None else reached
-        rows = []
+        rows, late = [], {}
         for position, event in batch:
-            at = micros(event.timestamp)
+            at = effective.get(position)
+            if at is None:
+                at = micros(event.occurred_at)
             if at > reached:
                 reached = at
                 rows.append({"position": position, "reached_micros": at})
+            elif at < reached and position in effective:
+                late[position] = (str(event.originator_id), at)
         if rows:
             conn.execute(self._timeline.insert(), rows)
         if self._gathered is not None:
             self._reached = reached
+        return late
 
     def _write(self, conn: Connection, steps: list[tuple[int, Table, tuple, Any]]) -> None:
         opened = self._gathered if self._gathered is not None else self._load(conn, steps)

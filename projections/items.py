@@ -56,6 +56,8 @@ items = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("state_since", DateTime(timezone=True), nullable=False),
+    # When its events happened, as far as the view has it: the latest `occurred_at` (see `effective_time`).
+    Column("occurred_on", DateTime(timezone=True), nullable=False),
     Column("fields", Text, nullable=False),  # the item's fields, in the event store's own transcoding
     Index("ix_view_items_newest", "collection", "created_position"),
     Index("ix_view_items_state", "collection", "state", "created_position"),
@@ -146,7 +148,9 @@ OWN_TABLES = 7  # the tables before the history's
 
 class ItemsProjection:
     name = "items"
-    version = 7  # 7: the search index (projections/search.py), titles and due days to sort by
+    # 7: the search index (projections/search.py), titles and due days to sort by; 8: time in state and the
+    # history by when things happened (`occurred_at`), with the events recorded out of that order kept apart.
+    version = 8
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (items, item_counts, mandate_tasks,
                                                                               deadlines, state_durations, item_facets,
@@ -213,27 +217,30 @@ class ItemsProjection:
     def _apply(relevant: list[tuple[int, Any, str]], current: dict[str, "_Known"],
                durations: Counter[tuple[str, str, int]], changes: list[tuple]) -> dict[str, "_Known"]:
         """Apply the events to the items in `current` (adding new ones); the items touched. Each event's
-        (position, facts before, facts after, ended stay) goes to `changes`."""
+        (position, facts before, facts after, ended stay, `effective_time`) goes to `changes`."""
         touched: dict[str, _Known] = {}
         for position, event, key in relevant:
             known = current.get(key)
             if known is None:
-                current[key] = touched[key] = known = _Known(key, event.mutate(None), position, event.timestamp)
+                current[key] = touched[key] = known = _Known(key, event.mutate(None), position, event.occurred_at,
+                                                             event.occurred_at)
                 known.facts = facts(key, known.item, position)
-                changes.append((position, None, known.facts, None))
+                changes.append((position, None, known.facts, None, effective_time(event, known)))
                 continue
             touched[key] = known
             left = known.item.state
             was = known.facts or facts(key, known.item, known.created_position)
             known.item = event.mutate(known.item)
+            at = effective_time(event, known)
             ended = None
             if known.item.state != left:
-                seconds = (event.timestamp - known.state_since).total_seconds()
+                # When it happened, not when it was recorded: an import records years of stays in seconds.
+                seconds = (at - known.state_since).total_seconds()
                 ended = (known.item.workflow.collection, left, duration_bucket(seconds))
                 durations[ended] += 1
-                known.state_since = event.timestamp
+                known.state_since = at
             known.facts = facts(key, known.item, known.created_position)
-            changes.append((position, was, known.facts, ended))
+            changes.append((position, was, known.facts, ended, at))
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
@@ -255,7 +262,7 @@ class ItemsProjection:
 
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
-                               as_utc(row.state_since))
+                               as_utc(row.state_since), as_utc(row.occurred_on))
                 for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
 
     def _row(self, known: "_Known") -> dict[str, Any]:
@@ -267,6 +274,7 @@ class ItemsProjection:
                 "assigned_to": fields.get("assigned_to"), "reference": fields.get("reference"),
                 "title": item.label, "due": _soonest_due(item),
                 "created_at": item.created_on, "updated_at": item.modified_on, "state_since": known.state_since,
+                "occurred_on": known.occurred_on,
                 "fields": self.transcoder.encode(fields).decode()}
 
     @staticmethod
@@ -344,6 +352,14 @@ def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
     return item.workflow.collection, item.state, WORKFLOW_ITEMS.progress_parent(item)
 
 
+def effective_time(event: WorkflowItem.Event, known: "_Known") -> datetime:
+    """When the view takes an item's event to have happened: its `occurred_at`, but never before the item's
+    earlier events (a server whose clock stepped back records a live event "before" the last), so that what had
+    happened of an item by any instant is always the start of its history, as a replay up to it reads it."""
+    known.occurred_on = max(known.occurred_on, event.occurred_at)
+    return known.occurred_on
+
+
 def _soonest_due(item: WorkflowItem) -> Any:
     """The day lists sort an item by when asked for `due`: its soonest open deadline, else its soonest."""
     lines = item.own_deadlines()
@@ -361,7 +377,7 @@ def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     """The item as its row keeps it."""
     cls = WORKFLOW_ITEMS.by_collection(row.collection)
     return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
-                       transcoder.decode(row.fields.encode()))
+                       transcoder.decode(row.fields.encode()), occurred_on=as_utc(row.occurred_on))
 
 
 
@@ -392,4 +408,5 @@ class _Known:
     item: WorkflowItem
     created_position: int
     state_since: datetime
+    occurred_on: datetime  # the latest effective time of its events so far (see `effective_time`)
     facts: tuple | None = None  # what the history keeps of it, once worked out (see item_history.facts)

@@ -1,8 +1,8 @@
 """Month by month series for the charts, read from the items view's history: a few indexed reads per month.
 
 The history (projections/item_history.py) keeps every counter and open deadline as the interval of
-log positions it held over, and a timeline from instants to positions. A month's figure is read at
-the position its last instant maps to, so a series costs the same few short index ranges per month
+log positions it held over, and a timeline from instants to positions. A month's figure is read as
+things stood at its last instant by when they happened (`occurred_at`; projections/as_of.py), so a series costs the same few short index ranges per month
 whether the store holds one year or twenty, and the months asked for are capped (MAX_MONTHS).
 What a caller may see is scoped as the dashboard scopes it: counts only of the collections they
 read in full, overdue deadlines only of what they may read (a liaison: their Party's).
@@ -18,8 +18,8 @@ from sqlalchemy import Connection, Engine, func, literal, select
 
 from domain.actor import Actor
 from domain.registry import WORKFLOW_ITEMS
-from projections.as_of import replay_stop
-from projections.history_tables import ITEMS, counters, deadlines, held_at
+from projections.as_of import Cut, counters_at, cut_at, deadline_queries
+from projections.history_tables import ITEMS, deadlines, held_at
 from projections.queries import read_scopes, scoped_deadlines
 
 MAX_MONTHS = 36
@@ -40,13 +40,10 @@ class MonthlySeries:
     overdue: list[int] = field(default_factory=list)
 
 
-def log_position_at(conn: Connection, instant: datetime) -> int:
-    """The one place the series read time: the log position up to which events were recorded by `instant`.
-
-    The events' recorded time, through the history's timeline; an effective time (issue 13) changes this
-    function alone.
-    """
-    return replay_stop(conn, instant)
+def cut_of(conn: Connection, instant: datetime) -> Cut:
+    """The one place the series read time: the history as things stood at `instant`, by when events happened
+    (`occurred_at`), not when they were recorded (see projections/as_of.py)."""
+    return cut_at(conn, instant)
 
 
 def month_starts(today: date, months: int) -> list[date]:
@@ -70,10 +67,10 @@ def monthly_series(engine: Engine, actor: Actor, now: datetime, tz: tzinfo, mont
         if conn.dialect.name == "postgresql":  # every month from one snapshot
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         for i, instant in enumerate(boundaries):
-            position = log_position_at(conn, instant)
-            at_boundaries.append(_counts_at(conn, position, full))
+            cut = cut_of(conn, instant)
+            at_boundaries.append(_counts_at(conn, cut, full))
             if i:
-                found.overdue.append(_overdue_at(conn, position, instant.astimezone(tz).date(), scopes))
+                found.overdue.append(_overdue_at(conn, cut, instant.astimezone(tz).date(), scopes))
     for counts in at_boundaries[1:]:
         for collection in full:
             found.states[collection].append(counts[collection])
@@ -92,21 +89,26 @@ def _with_done(found: MonthlySeries, at_boundaries: list[dict[str, dict[str, int
                          collection, state, found.overdue)
 
 
-def _counts_at(conn: Connection, position: int, collections: list[str]) -> dict[str, dict[str, int]]:
+def _counts_at(conn: Connection, cut: Cut, collections: list[str]) -> dict[str, dict[str, int]]:
     counts = {c: dict.fromkeys(WORKFLOW_ITEMS.collections[c].workflow.states, 0) for c in collections}
-    c = counters.c
-    for collection, state, n in conn.execute(select(c.k1, c.k2, c.n).where(held_at(position, ITEMS))):
+    for collection, state, _, n in counters_at(conn, ITEMS, cut):
         if collection in counts:
             counts[collection][state] = n
     return counts
 
 
-def _overdue_at(conn: Connection, position: int, day: date, scopes: Mapping[str, Mapping[str, str] | None]) -> int:
-    """Open deadlines due before `day`, as they held at `position`, that the scopes let through (capped)."""
-    d = deadlines.c
-    held = (select(literal(1)).select_from(deadlines)
-            .where(held_at(position), d.due < day, scoped_deadlines(deadlines, scopes)).limit(OVERDUE_CAP))
-    return conn.execute(select(func.count()).select_from(held.subquery())).scalar_one()
+def _overdue_at(conn: Connection, cut: Cut, day: date, scopes: Mapping[str, Mapping[str, str] | None]) -> int:
+    """Open deadlines due before `day`, as they held at the cut, that the scopes let through (capped)."""
+    if not cut.late:  # one read of the rows that held, open or closed since, as before any import
+        d = deadlines.c
+        held = (select(literal(1)).select_from(deadlines)
+                .where(held_at(cut.position), d.due < day, scoped_deadlines(deadlines, scopes)).limit(OVERDUE_CAP))
+        return conn.execute(select(func.count()).select_from(held.subquery())).scalar_one()
+    found = 0
+    for query in deadline_queries(cut, scopes, None, day):
+        held = query.order_by(None).limit(OVERDUE_CAP)
+        found += conn.execute(select(func.count()).select_from(held.subquery()), cut.params).scalar_one()
+    return min(found, OVERDUE_CAP)
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:

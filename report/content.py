@@ -134,7 +134,7 @@ class _Report:
             rows.append({"id": str(mandate.id), "reference": mandate.fields["reference"],
                          "title": mandate.fields["title"], "state": mandate.state,
                          "state_before": before.state if before is not None else None, "new": before is None,
-                         "in_force": in_force, "recorded_at": timeline.events[0].timestamp,
+                         "in_force": in_force, "recorded_at": timeline.events[0].occurred_at,  # the day it was recorded, not imported
                          "report_due": mandate.fields.get("report_due"),
                          "progress": progress_summary(self._task_states(mandate.fields.get("tasks", {}), until))})
         return sorted(rows, key=lambda row: (row["recorded_at"], row["reference"]))

@@ -3,7 +3,8 @@
 A report asks about every item at two instants (the previous meeting's and this one's), so it
 reads the notification log once rather than each item's events one query at a time. An item
 "as of" an instant is replayed exactly as `GET /{collection}/{id}?as_of=` replays it (domain/
-reading.py): its events in version order, up to the first one stamped after the instant.
+reading.py): its events in version order, up to the first one that happened (`occurred_at`) after
+the instant, so a history imported today reads as it was when it happened.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ BATCH = 1000
 class Step:
     """One event of an item, with the item's state before and after it."""
 
-    at: datetime
+    at: datetime  # when it happened
     event_type: str
     actor: str
     state_before: str | None  # None: the event created the item
@@ -51,7 +52,7 @@ class Timeline:
         if instant not in self._replayed:
             item = None
             for event in self.events:
-                if instant is not None and event.timestamp > instant:
+                if instant is not None and event.occurred_at > instant:
                     break
                 item = event.mutate(item)
             self._replayed[instant] = item
@@ -61,11 +62,11 @@ class Timeline:
         """The events that the replay as of `until` applies and the replay as of `since` does not."""
         item, state = None, None
         for event in self.events:
-            if event.timestamp > until:
+            if event.occurred_at > until:
                 break
             item = event.mutate(item)
-            if since is None or event.timestamp > since:
-                yield Step(event.timestamp, type(event).__name__, event.actor, state, item.state)
+            if since is None or event.occurred_at > since:
+                yield Step(event.occurred_at, type(event).__name__, event.actor, state, item.state)
             state = item.state
 
 
