@@ -92,6 +92,11 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
             for listener in self.on_recorded:
                 listener(position)
 
+    def close(self) -> None:
+        super().close()
+        if self.personal_keys is not None:
+            self.personal_keys.close()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())

@@ -72,6 +72,9 @@ class PersonalKeys(Protocol):
     def erase(self, subject: str) -> int:
         """Delete every key of the subject; how many there were."""
 
+    def close(self) -> None:
+        """Let go of connections (the application closes)."""
+
 
 class PersonalDataInTheClear:
     """Stores personal data unencrypted: only for an application built without a key store (tests, benchmarks).

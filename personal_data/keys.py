@@ -65,6 +65,9 @@ class SqlPersonalKeys:
         with self.engine.begin() as conn:
             return conn.execute(delete(personal_data_keys).where(personal_data_keys.c.subject == subject)).rowcount
 
+    def close(self) -> None:
+        self.engine.dispose()
+
 
 class MemoryPersonalKeys:
     """Keys in memory, for the in-memory event store (tests, nothing kept)."""
@@ -92,3 +95,6 @@ class MemoryPersonalKeys:
             for key_id in gone:
                 del self._keys[key_id]
             return len(gone)
+
+    def close(self) -> None:
+        pass
