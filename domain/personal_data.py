@@ -13,7 +13,7 @@ Events written before encryption existed hold plain strings where a `PersonalDat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Protocol
 
 ERASED = "[erased]"
@@ -26,6 +26,9 @@ class PersonalData:
     subject: str
     value: str | None
     erased: bool = False
+    # The stored form it was read from (opaque to the domain): written again as it was, so a view
+    # that stores events' data holds the very same ciphertext whether built live or rebuilt.
+    stored: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, subject: str, value: str | None) -> "PersonalData | None":

@@ -30,6 +30,8 @@ class EncryptedPersonalData(Transcoding):
     def encode(self, obj: PersonalData) -> dict[str, Any]:
         if obj.erased or obj.value is None:
             return {"subject": obj.subject, "erased": True}
+        if obj.stored is not None:  # read from the store: the same ciphertext again (and no key lookup)
+            return obj.stored
         key_id, key = self.keys.key_for(obj.subject)
         nonce = os.urandom(12)
         sealed = AESGCM(key).encrypt(nonce, obj.value.encode("utf-8"), _bound(obj.subject, key_id))
@@ -45,7 +47,7 @@ class EncryptedPersonalData(Transcoding):
                                         _bound(subject, data["key"]))
         except InvalidTag:  # not this key's ciphertext: unreadable is what erased means
             return PersonalData.erased_for(subject)
-        return PersonalData(subject, plain.decode("utf-8"))
+        return PersonalData(subject, plain.decode("utf-8"), stored=data)
 
 
 def _bound(subject: str, key_id: str) -> bytes:
