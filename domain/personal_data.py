@@ -58,7 +58,11 @@ def shown(value: Any) -> Any:
 
 
 def seal_personal_fields(values: Mapping[str, Any], personal: Iterable[str], subject: str) -> dict[str, Any]:
-    """`values` with each personal field's text wrapped as `subject`'s personal data (to be stored encrypted)."""
+    """`values` with each personal field's text wrapped as `subject`'s personal data (to be stored encrypted).
+
+    `subject`: whose key encrypts it; the actor who wrote the value is the default a caller should pass
+    (a person writes about themselves: a Party liaison's contact details), so erasing that actor erases it.
+    """
     wanted = set(personal)
     return {k: PersonalData(subject, v) if k in wanted and isinstance(v, str) else v for k, v in values.items()}
 
