@@ -13,22 +13,29 @@ Events written before encryption existed hold plain strings where a `PersonalDat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
 ERASED = "[erased]"
 
 
-@dataclass(frozen=True)
 class PersonalData:
-    """A piece of personal data about `subject` (a username); `value` is None once erased."""
+    """A piece of personal data about `subject` (a username); its `value` is None once erased.
 
-    subject: str
-    value: str | None
-    erased: bool = False
-    # The stored form it was read from (opaque to the domain): written again as it was, so a view
-    # that stores events' data holds the very same ciphertext whether built live or rebuilt.
-    stored: Any = field(default=None, compare=False, repr=False)
+    Read from the store it holds only the stored (encrypted) form and a way to open it, and opens it
+    afresh on every read of `value`: an aggregate kept in a cache, or a view's row decoded long ago,
+    reads as erased the moment another process deletes the key, and decoding an event costs no key
+    lookup unless something reads the value. Immutable: copies (the aggregate cache deep-copies) share it.
+    """
+
+    __slots__ = ("subject", "_value", "_erased", "stored", "_opener")
+
+    def __init__(self, subject: str, value: str | None = None, *, erased: bool = False, stored: Any = None,
+                 opener: Callable[[Any], str | None] | None = None) -> None:
+        self.subject = subject
+        self._value = value
+        self._erased = erased or (value is None and opener is None)
+        self.stored = stored  # the stored form (opaque to the domain): written again as it was
+        self._opener = opener
 
     @classmethod
     def of(cls, subject: str, value: str | None) -> "PersonalData | None":
@@ -38,13 +45,36 @@ class PersonalData:
     def erased_for(cls, subject: str) -> "PersonalData":
         return cls(subject, None, erased=True)
 
+    @property
+    def value(self) -> str | None:
+        if self._erased:
+            return None
+        return self._opener(self.stored) if self._opener is not None else self._value
+
+    @property
+    def erased(self) -> bool:
+        return self.value is None
+
     def __str__(self) -> str:
         # What pages, JSON answers and exports show: the value, or that it was erased.
-        return ERASED if self.erased or self.value is None else self.value
+        value = self.value
+        return ERASED if value is None else value
 
     def __repr__(self) -> str:
         # Never the value itself: a repr ends up in logs and tracebacks.
-        return f"PersonalData(subject={self.subject!r}, {'erased' if self.erased else 'value=...'})"
+        return f"PersonalData(subject={self.subject!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, PersonalData) and (self.subject, self.value) == (other.subject, other.value))
+
+    def __hash__(self) -> int:
+        return hash(self.subject)
+
+    def __copy__(self) -> "PersonalData":
+        return self
+
+    def __deepcopy__(self, memo: dict) -> "PersonalData":
+        return self
 
 
 def reveal(value: Any) -> Any:
@@ -95,7 +125,7 @@ class PersonalDataInTheClear:
     name = "personal_plain"
 
     def encode(self, obj: PersonalData) -> dict[str, Any]:
-        return {"subject": obj.subject, "value": None if obj.erased else obj.value}
+        return {"subject": obj.subject, "value": obj.value}
 
     def decode(self, data: dict[str, Any]) -> PersonalData:
         value = data.get("value")
