@@ -150,3 +150,16 @@ def test_a_backup_is_one_owner_only_file_with_the_keys(own_server, tmp_path):
         assert b"personal_data_keys" in subprocess.run(["pg_restore", "--list", str(target)],
                                                        capture_output=True, check=True).stdout
     assert own_server.cli("backup", str(target)).returncode == 1  # never overwritten
+
+
+def test_an_admin_erases_from_the_users_page(own_server):
+    address = f"page.{uuid4().hex[:10]}@subject.example"
+    username = _register(own_server, address)
+    with httpx.Client(base_url=own_server.base_url, cookies={SESSION_COOKIE: own_server.token("admin")}) as pages:
+        assert "Erase personal data" in pages.get(f"/ui/admin/users/{username}").text
+        refused = pages.post(f"/ui/admin/users/{username}/erase", data={"reason": ""})
+        assert refused.status_code == 422 and address in pages.get(f"/ui/admin/users/{username}").text
+        done = pages.post(f"/ui/admin/users/{username}/erase", data={"reason": "asked at the desk"})
+        assert done.status_code == 303, done.text[:300]
+        shown = pages.get(done.headers["location"]).text
+        assert "[erased]" in pages.get("/ui/admin/users").text and address not in shown
