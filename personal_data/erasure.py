@@ -94,6 +94,9 @@ def _vacuum_sqlite(path: str) -> str:
         conn.execute("PRAGMA secure_delete = ON")
         conn.execute("VACUUM")  # a fresh copy of every page in use: free pages (old rows, the key) are gone
         busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError as error:  # the keys are deleted and the erasure recorded: say what is left
+        return (f"the database could not be vacuumed ({error}): the key is deleted, but its bytes and the "
+                "replaced rows may stay in free pages until then; run the command again when the store is idle")
     finally:
         conn.close()
     if busy:
