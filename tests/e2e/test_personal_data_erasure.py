@@ -100,7 +100,7 @@ def test_after_users_erase_no_byte_of_the_address_is_left_and_the_chain_still_ve
     erased = own_server.cli("users", "erase", username, "--reason", "Art. 17 request of 2026-11-20")
     assert erased.returncode == 0, erased.stdout + erased.stderr
     assert "1 key(s) deleted" in erased.stderr, erased.stderr
-    assert ("vacuumed" if own_server.store == "sqlite" else "VACUUM FULL") in erased.stderr, erased.stderr
+    assert ("was vacuumed" if own_server.store == "sqlite" else "VACUUM FULL") in erased.stderr, erased.stderr
 
     # The running server reads it erased at once (no stale key or aggregate), everywhere.
     user = [u for u in own_server.client("admin").get("/users").json() if u["username"] == username][0]
