@@ -95,15 +95,15 @@ class User(EffectiveTime, Aggregate):
         email: PersonalData | str | None  # a plain str in events stored before encryption
 
         def apply(self, user: "User") -> None:
-            user._email = self.email
+            user.__dict__["email"] = self.email
 
     class PersonalDataErased(Event):
         """The user's keys were deleted: every piece of their personal data in events reads `[erased]`."""
         reason: str
 
         def apply(self, user: "User") -> None:
-            had = user.__dict__.get("_email", user.__dict__.get("email"))
-            user._email = PersonalData.erased_for(user.username) if had is not None else None
+            had = user.__dict__.get("email")
+            user.__dict__["email"] = PersonalData.erased_for(user.username) if had is not None else None
 
     def __init__(self, username: str, password_hash: str, roles: list[str], party: str | None,
                  email: PersonalData | str | None) -> None:
@@ -111,7 +111,9 @@ class User(EffectiveTime, Aggregate):
         self.password_hash = password_hash
         self.roles = sorted(roles)
         self.party = party
-        self._email = email
+        # Kept as stored (PersonalData, or a plain str from before encryption) under the name it always
+        # had in the state (snapshots); the `email` property above it reads the plain address.
+        self.__dict__["email"] = email
         self.active = True
         self.access_generation = 0  # access tokens and page sessions
         self.calendar_generation = 0  # calendar feed tokens
@@ -127,13 +129,12 @@ class User(EffectiveTime, Aggregate):
     @property
     def email(self) -> str | None:
         """Where reminders are e-mailed; None if nowhere or erased."""
-        # Snapshots taken before encryption keep it as `email` in the state.
-        return reveal(self.__dict__.get("_email", self.__dict__.get("email")))
+        return reveal(self.__dict__.get("email"))
 
     @property
     def email_shown(self) -> str | None:
         """The address as answers and pages show it: `[erased]` once erased."""
-        stored = self.__dict__.get("_email", self.__dict__.get("email"))
+        stored = self.__dict__.get("email")
         return str(stored) if stored is not None else None
 
     @property
