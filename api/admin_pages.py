@@ -15,9 +15,9 @@ from pydantic import ValidationError
 from api.calendar_pages import router as closures_router
 from api.delivery_pages import router as deliveries_router
 from api.back_office import error_page, problem_words, refuse_unless, render
-from api.deps import Service
+from api.deps import RunnerDep, Service
 from api.page_session import CHECKED_POST, FormFields, PageActor
-from api.users import Deactivation, EmailChange, PasswordChange, RoleGrant, UserCreate
+from api.users import Deactivation, EmailChange, Erasure, PasswordChange, RoleGrant, UserCreate
 from domain.actor import PARTIES, ROLES, Actor
 from domain.application import SecretariatApplication
 from domain.calendar_admin import CALENDAR_KEEPERS
@@ -29,12 +29,13 @@ router.include_router(closures_router)
 router.include_router(deliveries_router)
 USER_ADMINS = ("admin",)
 SECTION = "admin"
-CHANGES = ("grant", "revoke", "email", "password", "deactivate", "reactivate")
+CHANGES = ("grant", "revoke", "email", "password", "deactivate", "reactivate", "erase")
 DONE = {"added": "The user was added: they can sign in now.", "grant": "The role was granted.",
         "revoke": "The role was revoked.", "email": "The e-mail address was changed.",
         "password": "The password was reset: every session of the user has ended.",
         "deactivate": "The user was deactivated: they can no longer sign in.",
-        "reactivate": "The user was reactivated: they can sign in again."}
+        "reactivate": "The user was reactivated: they can sign in again.",
+        "erase": "The user's personal data was erased: it reads [erased] from now on."}
 
 
 def back_office_areas(actor: Actor) -> list[dict[str, str]]:
@@ -86,11 +87,16 @@ def user_page(request: Request, username: str, service: Service, actor: PageActo
 
 @router.post("/ui/admin/users/{username}/{change}", dependencies=CHECKED_POST)
 def change_user(request: Request, username: str, change: str, service: Service, actor: PageActor,
-                form: FormFields):
+                form: FormFields, runner: RunnerDep):
     """Apply one change to a user; a refusal shows the user again, unchanged, with the reason."""
     try:
         refuse_unless(actor, USER_ADMINS, "managing users")
-        _apply(service, username, change, form, actor)
+        if change == "erase" and len(username) <= 64:
+            from personal_data.erasure import erase_person
+
+            erase_person(service, runner.engine, username, Erasure(reason=form.get("reason", "")).reason, actor=actor)
+        else:
+            _apply(service, username, change, form, actor)
     except (DomainError, ValidationError) as error:
         return _user_page(request, service, actor, username, error=error, failed=change)
     return RedirectResponse(f"/ui/admin/users/{username}?done={change}", 303)

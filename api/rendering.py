@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from domain.actor import Actor
 from domain.item import WorkflowItem
+from domain.personal_data import PersonalData
 
 
 def _default(value: Any) -> Any:
@@ -20,7 +21,7 @@ def _default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, UUID):
+    if isinstance(value, (UUID, PersonalData)):  # personal data: its text, or "[erased]"
         return str(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
 

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, Optional
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.deps import CurrentActor, Service
+from api.deps import CurrentActor, RunnerDep, Service
 from api.rendering import JSON
 from domain.actor import PARTIES, ROLES
 from domain.user import User
@@ -50,6 +50,20 @@ class Deactivation(BaseModel):
     reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=500)]
 
 
+class Erasure(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ErasurePublic(BaseModel):
+    username: str
+    keys_deleted: int
+    rows_scrubbed: int
+    events_in_clear: int = Field(description="Events stored before encryption: they still hold the plain value")
+    disk: str
+    message: str
+
+
 class UserPublic(BaseModel):
     username: str
     roles: list[str]
@@ -60,7 +74,7 @@ class UserPublic(BaseModel):
 
 
 def user_document(user: User) -> dict:
-    return {"username": user.username, "roles": user.roles, "party": user.party, "email": user.email,
+    return {"username": user.username, "roles": user.roles, "party": user.party, "email": user.email_shown,
             "active": user.is_active, "version": user.version}
 
 
@@ -123,3 +137,12 @@ def deactivate_user(username: str, body: Deactivation, actor: CurrentActor, serv
 def reactivate_user(username: str, body: Deactivation, actor: CurrentActor, service: Service):
     """Let a deactivated user sign in again, with a reason (admin)."""
     return JSON(user_document(service.reactivate_user(username, body.reason, actor=actor)))
+
+
+@router.post("/users/{username}/erase", response_model=ErasurePublic, responses={
+    403: {"description": "Not an admin"}})
+def erase_personal_data(username: str, body: Erasure, actor: CurrentActor, service: Service, runner: RunnerDep):
+    """Erase a user's personal data, with a reason (admin): their keys are deleted, the erasure is an event on them."""
+    from personal_data.erasure import erase_person
+
+    return JSON(erase_person(service, runner.engine, username, body.reason, actor=actor).document())

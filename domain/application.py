@@ -24,6 +24,7 @@ from domain.commenting import Commenting
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
+from domain.personal_data import PersonalDataInTheClear, PersonalKeys
 from domain.reading import ItemReading
 from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import DEFAULT_TIME, ReminderClock
@@ -68,7 +69,12 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
 
     def __init__(self, env: Mapping[str, str] | None = None, *, hasher: PasswordHasher, clock: Clock = utc_now,
                  calendar: BusinessCalendar = BusinessCalendar(), tz: ZoneInfo = ZoneInfo("Europe/Ljubljana"),
-                 reminder_time: time = DEFAULT_TIME):
+                 reminder_time: time = DEFAULT_TIME, personal_keys: PersonalKeys | None = None,
+                 personal_data: Transcoding | None = None):
+        # Personal data's transcoding (personal_data/cipher.py over `personal_keys`): needed by
+        # register_transcodings, which the library calls from its own __init__.
+        self.personal_keys = personal_keys
+        self._personal_data = personal_data
         # Read when the application is built, so that every workflow registered by then is snapshotted.
         self.snapshotting_intervals = {**{cls: cls.snapshotting_interval for cls in WORKFLOW_ITEMS}, User: 50}
         super().__init__(env)
@@ -86,10 +92,19 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
             for listener in self.on_recorded:
                 listener(position)
 
+    def close(self) -> None:
+        super().close()
+        if self.personal_keys is not None:
+            self.personal_keys.close()
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(DecimalAsStr())
+        # Encrypting when given one; always able to read what an application built without keys wrote.
+        transcoder.register(PersonalDataInTheClear())  # type: ignore[arg-type]
+        if self._personal_data is not None:
+            transcoder.register(self._personal_data)
 
     # -- workflow items ----------------------------------------------------
 

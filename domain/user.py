@@ -22,6 +22,7 @@ from eventsourcing.domain import Aggregate
 from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.actor import PARTIES, ROLES, Actor
 from domain.errors import ValidationFailed
+from domain.personal_data import PersonalData, reveal
 from domain.workflow import check_rule
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -39,7 +40,7 @@ class User(EffectiveTime, Aggregate):
         password_hash: str
         roles: list[str]
         party: str | None
-        email: str | None
+        email: PersonalData | str | None  # a plain str in events stored before encryption
 
     class RoleGranted(Event):
         role: str
@@ -91,18 +92,28 @@ class User(EffectiveTime, Aggregate):
         until: datetime
 
     class EmailChanged(Event):
-        email: str | None
+        email: PersonalData | str | None  # a plain str in events stored before encryption
 
         def apply(self, user: "User") -> None:
-            user.email = self.email
+            user.__dict__["email"] = self.email
+
+    class PersonalDataErased(Event):
+        """The user's keys were deleted: every piece of their personal data in events reads `[erased]`."""
+        reason: str
+
+        def apply(self, user: "User") -> None:
+            had = user.__dict__.get("email")
+            user.__dict__["email"] = PersonalData.erased_for(user.username) if had is not None else None
 
     def __init__(self, username: str, password_hash: str, roles: list[str], party: str | None,
-                 email: str | None) -> None:
+                 email: PersonalData | str | None) -> None:
         self.username = username
         self.password_hash = password_hash
         self.roles = sorted(roles)
         self.party = party
-        self.email = email
+        # Kept as stored (PersonalData, or a plain str from before encryption) under the name it always
+        # had in the state (snapshots); the `email` property above it reads the plain address.
+        self.__dict__["email"] = email
         self.active = True
         self.access_generation = 0  # access tokens and page sessions
         self.calendar_generation = 0  # calendar feed tokens
@@ -114,6 +125,17 @@ class User(EffectiveTime, Aggregate):
     def end_every_token(self) -> None:
         access, calendar = self.generation_pair()
         self.access_generation, self.calendar_generation = access + 1, calendar + 1
+
+    @property
+    def email(self) -> str | None:
+        """Where reminders are e-mailed; None if nowhere or erased."""
+        return reveal(self.__dict__.get("email"))
+
+    @property
+    def email_shown(self) -> str | None:
+        """The address as answers and pages show it: `[erased]` once erased."""
+        stored = self.__dict__.get("email")
+        return str(stored) if stored is not None else None
 
     @property
     def is_active(self) -> bool:
@@ -134,7 +156,7 @@ class User(EffectiveTime, Aggregate):
             _check_role(role, party)
         return cls._create(cls.Registered, id=cls.id_for(username), timestamp=now, actor=actor,
                            username=username, password_hash=password_hash, roles=sorted(set(roles)),
-                           party=party, email=email)
+                           party=party, email=PersonalData.of(username, email))
 
     def grant(self, role: str, *, party: str | None, actor: str, now: datetime) -> None:
         _check_role(role, party or self.party)
@@ -168,7 +190,13 @@ class User(EffectiveTime, Aggregate):
         if email is not None and not EMAIL.fullmatch(email):
             raise ValidationFailed("email", f"{email!r} is not an e-mail address (name@domain)")
         check_rule(email != self.email, f"{self.username}'s e-mail address is already {email}")
-        self.trigger_event(self.EmailChanged, timestamp=now, actor=actor, email=email)
+        self.trigger_event(self.EmailChanged, timestamp=now, actor=actor, email=PersonalData.of(self.username, email))
+
+    def erase_personal_data(self, reason: str, *, actor: str, now: datetime) -> None:
+        """Record that the user's keys were deleted (the caller deletes them first)."""
+        if not reason or not reason.strip():
+            raise ValidationFailed("reason", "an erasure needs a reason (e.g. the request it answers)")
+        self.trigger_event(self.PersonalDataErased, timestamp=now, actor=actor, reason=reason)
 
     def as_actor(self) -> Actor:
         return Actor(self.username, frozenset(self.roles), self.party if "party" in self.roles else None)

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor
 from domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from domain.personal_data import PersonalData, PersonalKeys
 from domain.user import User
 
 # Reminders resolve "role:ROLE" against every user, a scan of the log: kept this long, per process.
@@ -35,6 +36,7 @@ class UserAdministration:
     _load: Callable[..., Any]
     _ids_created_by: Callable[[type], list[UUID]]
     _user_list: tuple[Any, list[User]] | None = None  # (when read, users): see USER_LIST_TTL
+    personal_keys: PersonalKeys | None
 
     def register_user(self, username: str, password: str, roles: Iterable[str], *, party: str | None = None,
                       email: str | None = None, actor: Actor) -> User:
@@ -134,6 +136,38 @@ class UserAdministration:
         self._save_user(user)
         return user
 
+    def erase_personal_data(self, username: str, reason: str, *, actor: Actor) -> "Erasure":
+        """Erase a user's personal data (admins only): delete their keys, then record the erasure on the user.
+
+        Returns what a caller needs to finish the job outside the store (the plain values, to scrub
+        copies of them from views and files) and to report honestly (events stored in the clear).
+        """
+        _refuse_unless_admin(actor)
+        if self.personal_keys is None:
+            raise Conflict("this application keeps no personal-data keys, so nothing can be erased")
+        user = self.user(username)
+        plain, in_clear = set(), 0
+        for event in self.repository.event_store.get(user.id):
+            value = getattr(event, "email", None)
+            if isinstance(value, PersonalData) and value.value is not None:
+                plain.add(value.value)
+            elif isinstance(value, str):  # stored before encryption: no key to delete can reach it
+                plain.add(value)
+                in_clear += 1
+        user.erase_personal_data(reason, actor=actor.username, now=self.clock())  # checks the reason first
+        keys = self.personal_keys.erase(username)
+        for _attempt in range(3):  # the keys are gone already: the record of it must not be lost to a race
+            try:
+                self.save(user)
+                break
+            except IntegrityError:
+                user = self.user(username)
+                user.erase_personal_data(reason, actor=actor.username, now=self.clock())
+        else:
+            raise Conflict(f"user {username} kept changing; the keys are deleted but the erasure was not recorded")
+        self._user_list = None
+        return Erasure(user, keys_deleted=keys, plain_values=sorted(plain), events_in_clear=in_clear)
+
     def recipients(self, addressed_to: Iterable[str]) -> list[User]:
         """The users a reminder's addressees name ("user:NAME", "role:ROLE"), each once, by name.
 
@@ -222,6 +256,16 @@ class UserAdministration:
         except IntegrityError:
             raise Conflict(f"user {user.username} was changed at the same time; try again") from None
         self._user_list = None  # this process sees its own changes to roles and addresses at once
+
+
+class Erasure:
+    """What an erasure did: keys deleted, the plain values it made unreadable, events it could not reach."""
+
+    def __init__(self, user: User, *, keys_deleted: int, plain_values: list[str], events_in_clear: int) -> None:
+        self.user = user
+        self.keys_deleted = keys_deleted
+        self.plain_values = plain_values
+        self.events_in_clear = events_in_clear
 
 
 def _refuse_unless_admin(actor: Actor) -> None:

@@ -62,6 +62,9 @@ class Field:
     description: str = ""
     gt: int | None = None  # numbers only: a value must be greater than this (an exclusive lower bound)
     le: int | None = None  # whole numbers only: the largest value accepted
+    # Personal data (GDPR): to be stored encrypted under the key of the person it concerns, and erased
+    # with it (domain/personal_data.py). No field of the four workflows holds any today.
+    personal: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from domain.application import Clock, SecretariatApplication, utc_now
 from domain.calendar import BusinessCalendar
+from personal_data.cipher import EncryptedPersonalData
+from personal_data.keys import SqlPersonalKeys
 from projections.database import engine_for
 from projections.audit_chain import AuditChainProjection
 from projections.audit_log import AuditLogProjection
@@ -58,9 +60,14 @@ def build_application(settings: Settings, *, clock: Clock = utc_now, hasher: Arg
     if settings.is_sqlite:
         secure_sqlite_files(Path(store_env["SQLITE_DBNAME"]))
         store_env.setdefault("SQLITE_LOCK_TIMEOUT", str(settings.sqlite_lock_timeout))
-    return set_up_once(store_env, lambda: SecretariatApplication(
-        store_env, hasher=hasher, clock=clock, calendar=business_calendar(settings),
-        tz=settings.tz, reminder_time=settings.reminder_time))
+    keys = SqlPersonalKeys(engine_for(dict(store_env)))  # e-mail addresses etc., encrypted per person
+
+    def set_up() -> SecretariatApplication:
+        keys.set_up()
+        return SecretariatApplication(store_env, hasher=hasher, clock=clock, calendar=business_calendar(settings),
+                                      tz=settings.tz, reminder_time=settings.reminder_time, personal_keys=keys,
+                                      personal_data=EncryptedPersonalData(keys))
+    return set_up_once(store_env, set_up)
 
 
 def build_projections(service: SecretariatApplication,

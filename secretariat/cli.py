@@ -184,7 +184,7 @@ def users_show(username: str):
     """Show a user's roles and Party."""
     user = run_on_service(lambda s: s.user(username))
     table = Table("username", "roles", "party", "email", "version")
-    table.add_row(user.username, ", ".join(user.roles), user.party or "", user.email or "", str(user.version))
+    table.add_row(user.username, ", ".join(user.roles), user.party or "", user.email_shown or "", str(user.version))
     Console().print(table)
 
 
@@ -195,6 +195,39 @@ def users_set_email(username: str, email: Annotated[str, typer.Argument(help="Wh
     address = None if email == "-" else email
     run_on_service(lambda s: s.change_email(username, address, actor=cli_actor()),
          f"{username}'s reminders go to {address}." if address else f"{username}'s reminders are not e-mailed.")
+
+
+@users.command("erase")
+def users_erase(username: str,
+                reason: Annotated[str, typer.Option(help="Why (e.g. the data subject's request and its date)")]):
+    """Erase a user's personal data (their e-mail address): delete their keys, record it, scrub copies.
+
+    The events stay (the audit chain still verifies); their personal data reads [erased] from now on,
+    in every process. Events stored before personal data was encrypted are reported, not rewritten.
+    """
+    from personal_data.erasure import erase_person
+    from projections.database import engine_for
+    from secretariat.settings import event_store_env
+
+    engine = engine_for(event_store_env(load_settings().database_url), writer=True)
+    report = run_on_service(lambda s: erase_person(s, engine, username, reason, actor=cli_actor()))
+    for line in report.lines():
+        console.print(line)
+    if report.events_in_clear:
+        raise typer.Exit(3)  # done as far as it can be, but not complete: a script must notice
+
+
+@app.command()
+def backup(target: Annotated[Path, typer.Argument(help="A new file to write (never overwritten)")]):
+    """Copy the whole store (events, views, personal-data keys) consistently to a new owner-only (0600) file."""
+    from personal_data.backup import BackupFailed, back_up
+    from secretariat.settings import event_store_env
+
+    try:
+        console.print(back_up(event_store_env(load_settings().database_url), target))
+    except BackupFailed as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
 
 
 # The command line reads and retries every delivery, as the store's operator: whoever runs it holds the

@@ -81,7 +81,18 @@ def hasher() -> Argon2Hasher:
 
 
 def make_service(env: dict[str, str], hasher: Argon2Hasher, clock: FakeClock) -> SecretariatApplication:
-    return SecretariatApplication(env, hasher=hasher, clock=clock, calendar=BusinessCalendar())
+    """The application with personal data encrypted, as the composition root builds it (keys in the store)."""
+    from personal_data.cipher import EncryptedPersonalData
+    from personal_data.keys import MemoryPersonalKeys, SqlPersonalKeys
+    from projections.database import engine_for
+
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.popo":
+        keys = MemoryPersonalKeys()
+    else:
+        keys = SqlPersonalKeys(engine_for(dict(env)))
+        keys.set_up()
+    return SecretariatApplication(env, hasher=hasher, clock=clock, calendar=BusinessCalendar(), personal_keys=keys,
+                                  personal_data=EncryptedPersonalData(keys))
 
 
 @pytest.fixture
