@@ -9,10 +9,11 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from domain.audit_log import AuditLogScope
+from audit.access import AuditLogScope
 from domain.errors import Forbidden
 from domain.user import User
-from projections.audit_log import AuditLogProjection, audit_events, audit_filter, read_audit_events
+from audit.log import AuditLogProjection, audit_events
+from audit.log_reading import audit_filter, log_page, read_audit_events
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
 from tests.factories import (ADMIN, ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast,
@@ -64,7 +65,7 @@ def all_rows(runner) -> list[dict]:
 
 
 def page(read_models, actor=AUDREY, **filters) -> dict:
-    return read_models.audit_events(actor, **filters)
+    return log_page(read_models, actor, **filters)
 
 
 def test_every_event_but_idempotency_records_is_in_the_log_with_its_columns(service, runner, read_models, clock):

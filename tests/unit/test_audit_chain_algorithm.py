@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from projections.chain import (GENESIS, NotCanonical, _quick, canonical, entry_hash, entry_hash_of, read_payload,
-                               verify_entries)
+from audit.chain import GENESIS, NotCanonical, _quick, canonical, entry_hash, entry_hash_of, read_payload
+from audit.walk import verify_entries
 
 ITEM = "6ba36e32-34f3-5c86-9dae-c11f660b68aa"
 STORED = ('{"timestamp": {"_type_":"datetime_iso","_data_":"2026-11-23T09:00:00+00:00"}, '
