@@ -154,13 +154,14 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
             try:
                 for step in walk(_events(events_file, events_digest), _entries(chain_file, chain_digest)):
                     number = checked + 1
-                    event, entry = step.event, step.seal
+                    disagreement = type(step) is Disagreement
+                    event, entry, time = (step.event, step.seal, "") if disagreement else (step[0], step[1], step[4])
                     if event is None:
                         return refused("chain.jsonl has more lines than events.jsonl", f"{CHAIN} line {number}")
                     if entry is None:
                         return refused("events.jsonl has more lines than chain.jsonl", f"{EVENTS} line {number}")
                     position, seq, previous = entry[0], entry[4], entry[5]
-                    if type(step) is Disagreement and step.kind in (MISSING, UNSEALED):
+                    if disagreement and step.kind in (MISSING, UNSEALED):
                         return refused(f"events.jsonl has position {event[0]} where chain.jsonl has {position}: a "
                                        f"line was dropped, added or moved", f"line {number}")
                     at = f"line {number} (position {position})"
@@ -176,7 +177,7 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
                     if last is not None and seq == last["seq"] + 1 and previous != last["hash"]:
                         return refused(f"entry {seq} does not link to entry {last['seq']} before it (its previous "
                                        f"hash is not that entry's hash)", at)
-                    if type(step) is Disagreement:
+                    if disagreement:
                         if step.kind == UNREADABLE:
                             shown = type(event[4]) is not Digest
                             return refused(f"the event's {'state' if shown else 'line'}: {step.error}", at)
@@ -185,7 +186,7 @@ def verify_bundle(path: Path | str, trusted: Ed25519PublicKey | None = None,
                     if item is not None and event[1] != item:
                         return refused(f"an event of {event[1]} in an export of {item}", at)
                     if since is not None or until is not None:
-                        moment = parse_time(step.time)
+                        moment = parse_time(time)
                         if moment is None or (since and moment < since) or (until and moment >= until):
                             return refused("an event outside the exported time range", at)
                     if position > head_position or seq > length:

@@ -60,18 +60,20 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
             with bundle.open(_member(EVENTS), "w", force_zip64=True) as events_file:
                 pending: list[bytes] = []  # written in chunks: one zip write per line is slow
                 previous, count = GENESIS, 0
-                with walk_store(app, engine, head.position, payloads=True, batch_size=batch_size) as steps:
+                with walk_store(app, engine, head.position, payloads=True, numbered=True,
+                                batch_size=batch_size) as steps:
                     for step in steps:
                         if type(step) is Disagreement:
                             raise ExportRefused(_refusal(step))
-                        position, topic, seq = step.event[0], step.event[3], step.seal[4]
+                        event, seal, previous, digest, time, payload_sha256, payload = step
+                        position, topic, seq = event[0], event[3], seal[4]
                         if seq != count + 1:
                             raise ExportRefused(f"the seal numbers the entry at position {position} {seq}, not "
                                                 f"{count + 1}")
-                        if not filtered or _wanted(step.event, step.time, item, since, until):
-                            line = (redacted_line(*step.event[:4], step.time, step.payload_sha256)
-                                    if is_secret(step.payload) else event_line(*step.event))
-                            attached = attachment_line(position, step.event[1], topic, step.payload)
+                        if not filtered or _wanted(event, time, item, since, until):
+                            line = (redacted_line(*event[:4], time, payload_sha256) if is_secret(payload)
+                                    else event_line(*event))
+                            attached = attachment_line(position, event[1], topic, payload)
                             if attached is not None:
                                 manifest.append(attached)
                             pending.append(line)
@@ -79,11 +81,11 @@ def write_bundle(app: Any, engine: Engine, path: Path, key: Ed25519PrivateKey, *
                             if len(pending) >= 1000:
                                 events_file.write(b"".join(pending))
                                 pending.clear()
-                            line = chain_line(position, seq, previous, step.hash)
+                            line = chain_line(position, seq, previous, digest)
                             chain_file.write(line)
                             chain_digest.update(line)
                             included += 1
-                        previous, count = step.hash, count + 1
+                        previous, count = digest, count + 1
                         if progress and count % every == 0:
                             progress(every)
                 if count != head.length or previous != head.hash:

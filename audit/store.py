@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Callable, Iterator
 from uuid import UUID
 
@@ -38,14 +39,15 @@ def sealed_head(engine: Engine) -> Head | None:
 
 
 @contextmanager
-def walk_store(app: Any, engine: Engine, upto: int | None = None, *, payloads: bool = False,
+def walk_store(app: Any, engine: Engine, upto: int | None = None, *, payloads: bool = False, numbered: bool = False,
                batch_size: int = READ_BATCH) -> Iterator[Iterator[Entry | Disagreement]]:
     """The walk (audit.walk) of the stored events against the seal, up to position `upto`.
 
     Without `upto`, the log's head is read first, then the seal's last position: stored events up to the later
     of the two are walked (one the seal lacks is reported), and events recorded after the walk began are left
     for the next one. Stored events are read from the table's lowest position if an event was put below the
-    first (SQLite takes any rowid).
+    first (SQLite takes any rowid). `payloads`: each entry with its parsed payload; `numbered`: each seal with
+    its entry's number in the chain (its `seq`), as an export needs them.
     """
     with engine.connect() as events, engine.connect() as seals:
         table, position = _events_table(app, events)
@@ -55,7 +57,8 @@ def walk_store(app: Any, engine: Engine, upto: int | None = None, *, payloads: b
         stop = max(head or 0, sealed_to) if upto is None else upto
         first = 1 if lowest is None else min(lowest, 1)
         yield walk(stored_events(app, events, stop, batch_size, first), _sealed(seals, min(stop, sealed_to),
-                                                                                 batch_size), payloads=payloads)
+                                                                                 batch_size, numbered),
+                   payloads=payloads)
 
 
 def verify_store(app: Any, engine: Engine, progress: Callable[[int], None] | None = None,
@@ -95,17 +98,19 @@ def stored_events(app: Any, conn: Connection, stop: int, batch_size: int = READ_
     columns = (f"{position}, {'originator_id' if sqlite else 'CAST(originator_id AS TEXT)'}, originator_version, "
                f"topic, {'CAST(state AS BLOB)' if sqlite else 'state'}")
     ids: dict[Any, str] = {}  # an item's events share its id: each is made canonical once
-    for rows in _batches(conn, columns, table, position, first, stop, batch_size):
-        for number, originator_id, version, topic, state in rows:
-            item = ids.get(originator_id) or ids.setdefault(originator_id, _canonical_id(originator_id))
-            yield number, item, version, topic, state
+
+    def canonical(rows: list[tuple]) -> list[tuple]:
+        return [(number, ids.get(item) or ids.setdefault(item, _canonical_id(item)), version, topic, state)
+                for number, item, version, topic, state in rows]
+
+    # A batch at a time, chained in C: no generator step per event on the walk's hot path.
+    return chain.from_iterable(map(canonical, _batches(conn, columns, table, position, first, stop, batch_size)))
 
 
-def _sealed(conn: Connection, stop: int, batch_size: int) -> Iterator[tuple]:
-    """The seal's entries up to `stop`: (position, hash, originator_id, version, seq)."""
-    for rows in _batches(conn, "position, hash, originator_id, version, seq", audit_chain.name, "position", 1, stop,
-                         batch_size):
-        yield from rows
+def _sealed(conn: Connection, stop: int, batch_size: int, numbered: bool) -> Iterator[tuple]:
+    """The seal's entries up to `stop`: (position, hash, originator_id, version[, seq])."""
+    columns = "position, hash, originator_id, version" + (", seq" if numbered else "")
+    return chain.from_iterable(_batches(conn, columns, audit_chain.name, "position", 1, stop, batch_size))
 
 
 def _batches(conn: Connection, columns: str, table: str, position: str, first: int, stop: int,

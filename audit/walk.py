@@ -38,16 +38,10 @@ class Digest(NamedTuple):
     payload_sha256: str
 
 
-class Entry(NamedTuple):
-    """An event that agrees with its seal: what it recomputed to, and what of its payload callers need."""
-
-    event: Stored
-    seal: Sealed
-    previous: str
-    hash: str
-    time: str
-    payload_sha256: str
-    payload: Any  # the parsed payload when asked for (`payloads=True`), else None
+# An event that agrees with its seal, yielded as a plain tuple (one per event of the log: no object made), to
+# unpack: (event, seal, previous hash, its hash as recomputed, time, payload digest, payload or None: the
+# parsed payload only when asked for with `payloads=True`).
+Entry = tuple[Stored, Sealed, str, str, str, str, Any]
 
 
 # Why an event and its seal disagree (Disagreement.kind).
@@ -69,8 +63,12 @@ class Disagreement(NamedTuple):
 
 def walk(events: Iterable[Stored], seals: Iterable[Sealed], *, payloads: bool = False
          ) -> Iterator[Entry | Disagreement]:
-    """Each event with its seal, in order, until the first disagreement (yielded last); see the module's text."""
+    """Each event with its seal, in order, until the first disagreement (yielded last); see the module's text.
+
+    A shown payload is read by orjson first (`_quick`), and where that is not the sealed hash by the documented
+    form, which decides. This runs once per event of the log, so its steps are written out in the loop."""
     previous = GENESIS
+    quick_form, hash_of, digest_of = _quick, entry_hash_of, sha256  # looked up once, not per event
     # Until the first disagreement both walk the same positions, so they are walked in step.
     for event, seal in zip_longest(events, seals):
         if event is None or (seal is not None and seal[0] < event[0]):
@@ -80,43 +78,35 @@ def walk(events: Iterable[Stored], seals: Iterable[Sealed], *, payloads: bool = 
         if seal is None or position < seal[0]:
             yield Disagreement(UNSEALED, position, event, seal)
             return
-        stated = seal[5] if len(seal) > 5 else previous
+        if len(seal) > 5:  # the seal states its previous hash
+            previous = seal[5]
+        sealed, payload = seal[1], None
         try:
             if type(state) is Digest:
-                payload, (time, digest) = None, state
-                computed = entry_hash_of(stated, position, originator_id, version, topic, time, digest)
-            else:  # the stored bytes (or, from a bundle's line, its text)
-                payload, computed, time, digest = _recompute(
-                    stated, event, state if type(state) is bytes else state.encode("utf-8"), seal[1], payloads)
+                time, digest = state
+                computed = entry_hash_of(previous, position, originator_id, version, topic, time, digest)
+            else:
+                if type(state) is not bytes:  # a bundle line's text of the stored bytes
+                    state = state.encode("utf-8")
+                quick = quick_form(state)
+                if quick is not None:
+                    time, digest = quick[1], digest_of(quick[0]).hexdigest()
+                    computed = hash_of(previous, position, originator_id, version, topic, time, digest)
+                    if payloads and computed == sealed:  # orjson's form is the sealed one: so is its reading
+                        payload = orjson.loads(state)
+                if quick is None or computed != sealed:
+                    payload, digest, time = read_payload(state)
+                    computed = entry_hash_of(previous, position, originator_id, version, topic, time, digest)
         # NotCanonical, or a column holding another type (SQLite allows it)
         except (NotCanonical, TypeError, ValueError, AttributeError) as error:
             yield Disagreement(UNREADABLE, position, event, seal, error)
             return
-        if computed != seal[1]:
+        if computed != sealed:
             replaced = seal[2] is not None and (str(originator_id), str(version)) != (str(seal[2]), str(seal[3]))
             yield Disagreement(REPLACED if replaced else CHANGED, position, event, seal, computed=computed)
             return
-        yield Entry(event, seal, stated, computed, time, digest, payload)
+        yield event, seal, previous, computed, time, digest, payload
         previous = computed
-
-
-def _recompute(previous: str, event: Stored, state: bytes, sealed: str, payloads: bool) -> tuple[Any, str, str, str]:
-    """(payload or None, entry hash, time, payload digest) of a shown event: by orjson first, and where that is
-    not the sealed hash by the documented form, which decides (see audit.chain's `_quick`)."""
-    position, originator_id, version, topic, _state = event
-    quick = _quick(state)
-    if quick is not None:
-        digest = sha256(quick[0]).hexdigest()
-        computed = entry_hash_of(previous, position, originator_id, version, topic, quick[1], digest)
-        if computed == sealed:
-            return (_parsed(state) if payloads else None), computed, quick[1], digest
-    payload, digest, time = read_payload(state)
-    return payload, entry_hash_of(previous, position, originator_id, version, topic, time, digest), time, digest
-
-
-def _parsed(state: bytes) -> Any:
-    # Only when orjson's form was the sealed one, so it reads the payload as the documented form does.
-    return orjson.loads(state)
 
 
 def verify_entries(stored: Iterable[Stored], sealed: Iterable[Sealed],
@@ -135,16 +125,16 @@ def verify_entries(stored: Iterable[Stored], sealed: Iterable[Sealed],
 def verified(steps: Iterable[Entry | Disagreement], progress: Callable[[int], None] | None = None,
              every: int = 10_000) -> dict[str, Any]:
     """What a walk found, as `verify_entries` reports it."""
-    head, count = GENESIS, 0
+    step, count, disagreement = None, 0, Disagreement
     for step in steps:
-        if type(step) is Disagreement:
+        if type(step) is disagreement:
             return {"ok": False, "events": count, "broken_at": step.position, "reason": _reason(step)}
-        head, count = step.hash, count + 1
+        count += 1
         if progress and count % every == 0:
             progress(every)
     if progress and count % every:
         progress(count % every)
-    return {"ok": True, "events": count, "head": head}
+    return {"ok": True, "events": count, "head": step[3] if count else GENESIS}
 
 
 def _reason(step: Disagreement) -> str:

@@ -119,6 +119,24 @@ def test_every_event_but_idempotency_records_is_in_the_log_with_its_columns(serv
     assert by_type["Closures.Created"][0]["version"] == 1
 
 
+def test_each_entry_says_when_it_was_recorded_and_when_it_happened_and_filters_stay_by_recording(
+        service, runner, read_models, clock):
+    """A past record imported today: `at` is today (recorded), `occurred_at` the day it happened; a live
+    command's two times are equal; `since` and `until` keep their meaning (recorded), as API.md has it."""
+    happened = clock.now - timedelta(days=30)
+    imported = service.create("tasks", ERIK, task_values(), occurred_at=happened).item
+    clock.advance(hours=1)
+    service.act("tasks", imported.id, "start", SARA, {})
+    runner.catch_up(runner.projections[0])
+    created, started = page(read_models, item_id=str(imported.id))["events"]
+    assert (created["at"], created["occurred_at"]) == (clock.now - timedelta(hours=1), happened)
+    assert started["at"] == started["occurred_at"] == clock.now
+    recorded_before_it_happened = page(read_models, item_id=str(imported.id), until=happened + timedelta(days=1))
+    assert recorded_before_it_happened["events"] == []  # nothing was recorded then, though it happened then
+    assert page(read_models, item_id=str(imported.id), since=clock.now - timedelta(hours=1))["events"] == [
+        created, started]
+
+
 def test_no_password_hash_is_anywhere_in_the_view(service, runner, clock):
     some_history(service, clock)
     runner.catch_up(runner.projections[0])
