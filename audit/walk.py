@@ -53,6 +53,8 @@ CHANGED = "changed"        # the entry does not recompute to the sealed hash (pa
 
 
 class Disagreement(NamedTuple):
+    """Where the events and the seals first part: the walk's last step (its kind says how, above)."""
+
     kind: str
     position: int
     event: Stored | None
