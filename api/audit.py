@@ -1,4 +1,4 @@
-"""The audit routes: the global audit log (and, beside it, the hash chain's verification)."""
+"""The audit routes: the global audit log (and, beside it, the hash chain's verification); the work is audit/'s."""
 
 from datetime import datetime
 from typing import Annotated, Any, Optional
@@ -11,8 +11,9 @@ from api.expensive import expensive_read
 from api.limits import check_deadline
 from api.params import Instant, Position, limit_up_to
 from api.rendering import JSON
-from domain.audit_log import refuse_unless_auditing
-from projections.audit_chain import verify_store
+from audit.access import refuse_unless_auditing
+from audit.log_reading import log_page
+from audit.store import verify_store
 
 router = APIRouter(tags=["Audit"])
 
@@ -27,7 +28,8 @@ class AuditEvent(BaseModel):
     collection: Optional[str]
     version: int
     type: str
-    at: datetime
+    at: datetime  # when it was recorded
+    occurred_at: datetime  # when what it records happened (earlier for a past record imported later)
     actor: Optional[str]
     reason: Optional[str]
     data: dict[str, Any]
@@ -54,8 +56,8 @@ def audit_events(actor: CurrentActor, read_models: ReadModelsDep,
                  after: Annotated[Position, Query(description="The last position seen (`next` of the page "
                                                               "before)")] = 0):
     """The global audit log, oldest first (auditor, head): pass `next` back as `after` for the next page."""
-    return JSON(read_models.audit_events(actor, actor_filter=actor_filter, item_id=item_id, type=type, since=since,
-                                         until=until, limit=limit, after=after))
+    return JSON(log_page(read_models, actor, actor_filter=actor_filter, item_id=item_id, type=type,
+                         since=since, until=until, limit=limit, after=after))
 
 
 # -- the hash chain's verification -----------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Downloads for auditors: a signed checkpoint of the chain's head, and the signed export bundle.
 
-Both are what `secretariat audit checkpoint` and `secretariat audit export` write (secretariat/
-audit_export.py); the composition root hands the app an `AuditArchive` that makes them with the
+Both are what `secretariat audit checkpoint` and `secretariat audit export` write (audit/export.py);
+the composition root hands the app an `AuditArchive` that makes them with the
 audit signing key beside the data (`app.state.audit_archive`). A bundle holds every event of the
 log, so only a reader of the whole log may take one: one whose scope of every Party-confidential
 workflow is all of it (today the auditor and the head).
@@ -25,15 +25,12 @@ from api.deps import RunnerDep
 from api.expensive import expensive_read
 from api.limits import check_deadline
 from api.page_session import PageActor, page_actor
+from audit.access import reads_whole_log
+from audit.archive import ArchiveUnavailable
 from domain.actor import Actor
-from domain.audit_log import audit_log_scope
 from domain.errors import DomainError, Forbidden
 
 SEAL_WAIT_SECONDS = 5.0
-
-
-class ArchiveUnavailable(RuntimeError):
-    """No checkpoint or bundle could be made: nothing sealed yet, a store not matching its seal, no key."""
 
 
 class AuditArchive(Protocol):
@@ -42,14 +39,6 @@ class AuditArchive(Protocol):
 
     def export(self, target: Path, *, progress: Callable[[int], None]) -> dict[str, Any]:
         """Write the whole chain's signed bundle (a zip) to `target`; its checkpoint (ArchiveUnavailable)."""
-
-
-def reads_whole_log(actor: Actor) -> bool:
-    """Whether the actor reads every entry of the log (no Party-confidential workflow narrowed)."""
-    try:
-        return all(scope == {} for scope in audit_log_scope(actor).confidential.values())
-    except Forbidden:
-        return False
 
 
 router = APIRouter(include_in_schema=False)

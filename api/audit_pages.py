@@ -1,6 +1,6 @@
 """The auditor's pages: the global decision log with its filters and pages, and the chain's verification.
 
-Auditors and the head read them (domain/audit_log.py: AUDIT_LOG_READERS); what the log shows of a
+Auditors and the head read them (audit/access.py: AUDIT_LOG_READERS); what the log shows of a
 Party-confidential workflow is that reader's scope, as for `GET /audit/events`. Nothing here
 changes anything: every form is a GET. The downloads (checkpoint, export bundle) are in
 api/audit_downloads.py, an item's versions compared and replayed in api/item_audit_pages.py.
@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from api.audit_downloads import reads_whole_log, router as downloads_router
+from api.audit_downloads import router as downloads_router
 from api.back_office import bounded_text, error_page, parse_day, render, start_of
 from api.deps import RunnerDep, Service
 from api.expensive import expensive_read
@@ -24,12 +24,12 @@ from api.page_session import PageActor, page_actor
 from api.page_display import item_label
 from api.params import MAX_POSITION
 from api.reading import ReadModelsDep
+from audit.access import reads_whole_log, refuse_unless_auditing
+from audit.log_reading import known_types, log_page
+from audit.store import verify_store
 from domain.actor import Actor
 from domain.application import SecretariatApplication
-from domain.audit_log import refuse_unless_auditing
 from domain.errors import DomainError, ValidationFailed
-from projections.audit_chain import verify_store
-from projections.audit_log import known_types
 
 router = APIRouter(include_in_schema=False)
 router.include_router(downloads_router)
@@ -50,8 +50,8 @@ def audit_log_page(request: Request, service: Service, read_models: ReadModelsDe
                    "type": bounded_text("type", type, 80), "since": parse_day("since", since),
                    "until": parse_day("until", until)}
         cursor = _cursor(after)
-        page = read_models.audit_events(
-            actor, actor_filter=filters["actor"], item_id=filters["item_id"], type=filters["type"],
+        page = log_page(
+            read_models, actor, actor_filter=filters["actor"], item_id=filters["item_id"], type=filters["type"],
             since=start_of(filters["since"], service.tz) if filters["since"] else None,
             # The day given is included: the log's `until` is exclusive, so it is the next day's midnight.
             until=start_of(filters["until"] + timedelta(days=1), service.tz) if filters["until"] else None,

@@ -16,7 +16,8 @@ from api.params import Instant
 from api.rendering import JSON
 from domain.errors import Forbidden
 from projections.as_of import dashboard_as_of
-from projections.audit_chain import chain_head
+from audit.chain import GENESIS
+from audit.store import Head, sealed_head
 from projections.queries import progress_summary
 from projections.runner import ProjectionRunner
 from scheduler.ticker import TickStats
@@ -79,7 +80,7 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
     registry = CollectorRegistry()
     registry.register(_ProjectionCollector(runner))
     if any(p.name == "audit_chain" for p in runner.projections):  # its table exists once the runner set it up
-        registry.register(_AuditChainCollector(lambda: chain_head(runner.reader or runner.engine)))
+        registry.register(_AuditChainCollector(lambda: sealed_head(runner.reader or runner.engine)))
     scheduler = getattr(request.app.state, "scheduler", None)
     if scheduler is not None:
         registry.register(_SchedulerCollector(scheduler.stats))
@@ -91,15 +92,15 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
 class _AuditChainCollector:
     """The chain's length counts every event of every Party: here, behind roles, not in /health."""
 
-    def __init__(self, read_head: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, read_head: Callable[[], Head | None]) -> None:
         self.read_head = read_head
 
     def collect(self):
-        head = self.read_head()
+        head = self.read_head() or Head(0, GENESIS, 0)
         yield GaugeMetricFamily("secretariat_audit_chain_length", "Events sealed into the audit hash chain",
-                                value=head["length"])
+                                value=head.length)
         yield InfoMetricFamily("secretariat_audit_chain_head", "The hash of the chain's last entry",
-                               value={"hash": head["head"]})
+                               value={"hash": head.hash})
 
 
 class _ProjectionCollector:

@@ -29,11 +29,12 @@ from shared import log, postgres_reachable, postgres_schema, table  # noqa: E402
 from stores import cached_sqlite, generate_history, make_service  # noqa: E402
 from workload import Clock  # noqa: E402
 
-from projections.audit_chain import AuditChainProjection, verify_store  # noqa: E402
+from audit.bundle_check import verify_bundle  # noqa: E402
+from audit.export import write_bundle  # noqa: E402
+from audit.seal import AuditChainProjection  # noqa: E402
+from audit.store import verify_store  # noqa: E402
 from projections.database import engine_for  # noqa: E402
 from projections.runner import ProjectionRunner  # noqa: E402
-from secretariat.audit_bundle import verify_bundle  # noqa: E402
-from secretariat.audit_export import write_bundle  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import groupby
 from typing import Any, Iterable, Mapping
 
@@ -11,7 +11,6 @@ from eventsourcing.persistence import Transcoder
 from sqlalchemy import Connection, Engine, and_, false, func, or_, select
 
 from domain.actor import Actor
-from domain.audit_log import audit_log_scope
 from domain.errors import Forbidden
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
@@ -21,7 +20,6 @@ from projections.items import (bucket_seconds, deadlines, item_counts, items,
                                mandate_tasks, restore, state_durations)
 
 AGGREGATES = WORKFLOW_ITEMS.collections
-from projections.audit_log import audit_filter, read_audit_events
 from projections.listing import matching_any, order_by, readable as _readable, readable_anywhere, searched
 from projections.search import search, search_words, snippet
 from projections.reminders import addressees, reminders
@@ -166,16 +164,6 @@ class ReadModels:
         with self.engine.connect() as conn:
             row = conn.execute(select(reminders).where(reminders.c.id == reminder_id)).mappings().first()
         return reminder_document(row) if row else None
-
-    def audit_events(self, actor: Actor, *, actor_filter: str | None = None, item_id: str | None = None,
-                     type: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                     limit: int = 100, after: int = 0) -> dict[str, Any]:
-        """A page of the global audit log, oldest first, for auditors and heads (see projections.audit_log)."""
-        scope = audit_log_scope(actor)
-        wanted = audit_filter(actor_filter=actor_filter, item_id=item_id, type=type, since=since, until=until,
-                              limit=limit, after=after)
-        with self.engine.connect() as conn:
-            return read_audit_events(conn, self.transcoder, scope, wanted)
 
     def dashboard(self, actor: Actor, today: date, *, horizon_days: int = 14) -> dict[str, Any]:
         """Counts by collection and state, overdue items, deadlines ahead, and each active mandate's progress.

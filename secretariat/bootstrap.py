@@ -9,13 +9,13 @@ import holidays
 from argon2 import PasswordHasher as Argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from audit.log import AuditLogProjection
+from audit.seal import AuditChainProjection
 from domain.application import Clock, SecretariatApplication, utc_now
 from domain.calendar import BusinessCalendar
 from personal_data.cipher import EncryptedPersonalData
 from personal_data.keys import SqlPersonalKeys
 from projections.database import engine_for
-from projections.audit_chain import AuditChainProjection
-from projections.audit_log import AuditLogProjection
 from projections.items import ItemsProjection
 from projections.queries import ReadModels
 from projections.reminders import RemindersProjection

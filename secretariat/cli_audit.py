@@ -1,4 +1,6 @@
-"""`secretariat audit`: replay an item's history, verify the hash chain, sign checkpoints, export and verify bundles."""
+"""`secretariat audit`: replay an item's history, verify the hash chain, sign checkpoints, export and verify bundles.
+
+Each command parses its arguments, calls audit/ (which does the work) and prints what it found."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ def audit_replay(item_id: Annotated[str, typer.Argument(metavar="ID", help="The 
                                                                            "request")]):
     """Print an item's history as a timeline: version, time (SECRETARIAT_TIMEZONE), actor, event, state before ->
     after, reason and data."""
-    from secretariat.audit_replay import find_history, print_timeline
+    from audit.replay import find_history, print_timeline
 
     service = open_service()
     found = find_history(service, item_id, Actor.system(f"cli:{getpass.getuser()}", "auditor"))
@@ -40,15 +42,13 @@ def audit_verify(seal: Annotated[bool, typer.Option("--seal", help="First seal t
 
     import json
 
-    from projections.audit_chain import verify_store
+    from audit.store import verify_store
 
-    service, _read_models, runner = open_projections()
-    if seal:
-        runner.catch_up(next(p for p in runner.projections if p.name == "audit_chain"))
+    service, runner, engine = _sealed_store(seal)
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as progress:
         task = progress.add_task("Verifying the audit chain", total=runner.head())
-        result = verify_store(service, runner.reader or runner.engine, progress=lambda n: progress.advance(task, n))
+        result = verify_store(service, engine, progress=lambda n: progress.advance(task, n))
     typer.echo(json.dumps(result))  # for scripts; the sentence below goes to stderr
     if result["ok"]:
         console.print(f"The audit chain holds: {result['events']} events, head {result['head']}.")
@@ -58,14 +58,14 @@ def audit_verify(seal: Annotated[bool, typer.Option("--seal", help="First seal t
     raise typer.Exit(1)
 
 
-# -- audit checkpoints and export bundles (secretariat/audit_signing.py, audit_export.py, audit_bundle.py) --
+# -- audit checkpoints and export bundles (audit/signing.py, export.py, bundle_check.py) --
 
 CHECKPOINT_FOLDER = "audit-checkpoints"
 
 
 def _audit_key(create: bool = True):
     """The audit signing key beside the data (made on first use); exit 2 when unsafe or missing."""
-    from secretariat.audit_signing import AUDIT_KEY_FILE, KeyProblem, load_key, load_or_create_key, public_pem
+    from audit.signing import AUDIT_KEY_FILE, KeyProblem, load_key, load_or_create_key, public_pem
 
     path = load_settings().key_folder() / AUDIT_KEY_FILE
     try:
@@ -88,7 +88,7 @@ def _sealed_store(seal: bool):
 
 
 def _trusted_key(path):
-    from secretariat.audit_signing import KeyProblem, read_public_key
+    from audit.signing import KeyProblem, read_public_key
 
     try:
         return read_public_key(path.read_bytes())
@@ -108,7 +108,7 @@ PublicKeyOption = Annotated[Optional[Path], typer.Option("--public-key", exists=
 def audit_public_key(raw: Annotated[bool, typer.Option("--raw", help="The base64 of the 32 raw bytes instead of "
                                                        "PEM")] = False):
     """Print the public key of the audit signing key (made on first use, owner-only, beside the data)."""
-    from secretariat.audit_signing import public_pem, public_raw
+    from audit.signing import public_pem, public_raw
 
     key = _audit_key()
     typer.echo(public_raw(key) if raw else public_pem(key).rstrip("\n"))
@@ -124,8 +124,8 @@ def audit_checkpoint(seal: SealOption = False,
     JSON file to hand over; `audit verify-checkpoint FILE` proves it later against the store."""
     import json
 
-    from secretariat.audit_export import sealed_head
-    from secretariat.audit_signing import public_pem, sign_checkpoint
+    from audit.signing import public_pem, sign_checkpoint
+    from audit.store import sealed_head
 
     key = _audit_key()
     _service_, _runner, engine = _sealed_store(seal)
@@ -156,9 +156,8 @@ def audit_verify_checkpoint(checkpoint_file: Annotated[Path, typer.Argument(meta
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from projections.audit_chain import verify_store
-    from secretariat.audit_export import checkpoint_in_store
-    from secretariat.audit_signing import checkpoint_problem
+    from audit.signing import checkpoint_problem
+    from audit.store import checkpoint_in_store, verify_store
 
     trusted = _trusted_key(public_key) if public_key else _audit_key(create=False).public_key()
     try:
@@ -204,8 +203,9 @@ def audit_export(file: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=F
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from secretariat.audit_bundle import parse_time
-    from secretariat.audit_export import ExportRefused, sealed_head, write_bundle
+    from audit.bundle_format import parse_time
+    from audit.export import ExportRefused, write_bundle
+    from audit.store import sealed_head
 
     if file.exists():
         console.print(f"[red]{escape(str(file))} exists; give a new file.[/red]")
@@ -260,7 +260,7 @@ def audit_verify_export(file: Annotated[Path, typer.Argument(metavar="FILE", exi
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from secretariat.audit_bundle import verify_bundle
+    from audit.bundle_check import verify_bundle
 
     trusted = _trusted_key(public_key) if public_key else None
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),

@@ -13,12 +13,12 @@ from api.app import create_api
 from api.limits import RequestLimits
 from api.sign_in import SignInGate
 from api.sign_in_throttle import SignInThrottle
+from audit.archive import StoreAuditArchive
+from audit.signing import AUDIT_KEY_FILE
 from attachments.blobs import blob_store_for
 from attachments.routes import Attachments
 from attachments.settings import AttachmentSettings
 from secretariat.access_log import redact_tokens_in_access_log
-from secretariat.audit_archive import StoreAuditArchive
-from secretariat.audit_signing import AUDIT_KEY_FILE
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from secretariat.settings import Settings, event_store_env
 from secretariat.worker_life import die_with_master

@@ -9,8 +9,8 @@ import zipfile
 
 from playwright.sync_api import expect
 
-from secretariat.audit_bundle import verify_bundle
-from secretariat.audit_signing import checkpoint_problem
+from audit.bundle_check import verify_bundle
+from audit.signing import checkpoint_problem
 from secretariat.demo import demo_id
 from tests.browser.conftest import sign_in
 from tests.browser.looking import look_at

@@ -37,6 +37,7 @@ def test_an_auditor_follows_an_item_and_a_user_through_the_log(server, as_user):
     assert all(e["kind"] == "task" and e["collection"] == "tasks" for e in by_item)
     assert by_item[2]["reason"] == "Waiting for the Parties" and by_item[0]["data"]["title"] == task_body()["title"]
     assert [e["position"] for e in by_item] == sorted({e["position"] for e in by_item})
+    assert all(e["occurred_at"] == e["at"] for e in by_item)  # live commands: they happened when recorded
 
     by_actor = log_of(audrey, actor=username)
     assert [e["type"] for e in by_actor] == ["Task.Started", "Task.Blocked"]

@@ -17,12 +17,13 @@ from attachments.blobs import StoredFileChanged, TableBlobs, attachment_chunks, 
 from attachments.kinds import CHUNK
 from domain.attachment import Attachment
 from domain.errors import Forbidden, NotFound, ValidationFailed
-from projections.audit_chain import AuditChainProjection
+from audit.seal import AuditChainProjection
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
-from secretariat.audit_bundle import ATTACHMENTS, verify_bundle
-from secretariat.audit_export import write_bundle
-from secretariat.audit_signing import AUDIT_KEY_FILE, load_or_create_key
+from audit.bundle_check import verify_bundle
+from audit.bundle_format import ATTACHMENTS
+from audit.export import write_bundle
+from audit.signing import AUDIT_KEY_FILE, load_or_create_key
 from tests.factories import ALBA, AUDREY, ERIK, MILAN, SARA, mandate_values, request_values
 
 

@@ -7,14 +7,13 @@ from typing import Iterator
 
 import pytest
 
-from api.audit_downloads import ArchiveUnavailable
-from projections.audit_chain import AuditChainProjection
+from audit.archive import ArchiveUnavailable, StoreAuditArchive
+from audit.bundle_check import verify_bundle
+from audit.seal import AuditChainProjection
+from audit.signing import AUDIT_KEY_FILE, checkpoint_problem, load_key
+from audit.store import sealed_head
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
-from secretariat.audit_archive import StoreAuditArchive
-from secretariat.audit_bundle import verify_bundle
-from secretariat.audit_export import sealed_head
-from secretariat.audit_signing import AUDIT_KEY_FILE, checkpoint_problem, load_key
 from tests.factories import ERIK, register_cast, task_values
 
 

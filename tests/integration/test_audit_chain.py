@@ -9,8 +9,9 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import Engine, select, text
 
-from projections.audit_chain import AuditChainProjection, audit_chain, chain_head, verify_store
-from projections.chain import GENESIS
+from audit.chain import GENESIS
+from audit.seal import AuditChainProjection, audit_chain
+from audit.store import sealed_head, verify_store
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
 from tests.factories import ERIK, SARA, mandate_values, register_cast, task_values
@@ -52,8 +53,8 @@ def test_a_clean_store_verifies_and_the_head_is_the_last_sealed_hash(service, ru
     head = runner.head()
     assert runner.catch_up(runner.projections[0]) == head
     result = _verify(service, runner)
-    assert result == {"ok": True, "events": head, "head": chain_head(runner.reader)["head"]}
-    assert chain_head(runner.reader)["length"] == head and result["head"] != GENESIS
+    assert result == {"ok": True, "events": head, "head": sealed_head(runner.reader).hash}
+    assert sealed_head(runner.reader).length == head and result["head"] != GENESIS
 
 
 def test_an_existing_log_is_sealed_from_its_first_event_not_from_its_head(service, runner):
@@ -195,8 +196,8 @@ def test_sealing_is_exactly_once_and_survives_a_crash_mid_batch(service, runner)
     runner.catch_up(projection)
     runner.catch_up(projection)  # nothing left: sealing again seals nothing twice
     head = runner.head()
-    assert chain_head(runner.reader)["length"] == head
-    assert _verify(service, runner) == {"ok": True, "events": head, "head": chain_head(runner.reader)["head"]}
+    assert sealed_head(runner.reader).length == head
+    assert _verify(service, runner) == {"ok": True, "events": head, "head": sealed_head(runner.reader).hash}
     # A second runner on the same seal (another process) cannot seal a position again.
     other = ProjectionRunner(service, runner.engine, [AuditChainProjection()], reader=runner.reader)
     from projections import tracking
@@ -206,7 +207,7 @@ def test_sealing_is_exactly_once_and_survives_a_crash_mid_batch(service, runner)
         tracking.start_afresh(conn, "audit_chain", AuditChainProjection.version)
     with pytest.raises(Exception):
         other.run_batch(other.projections[0])
-    assert chain_head(runner.reader)["length"] == head
+    assert sealed_head(runner.reader).length == head
 
 
 def test_the_command_seals_on_request_verifies_and_exits_1_when_broken(service, runner, store_env, tmp_path):

@@ -15,13 +15,15 @@ from typing import Callable, Iterator
 import pytest
 from sqlalchemy import text
 
-from projections.audit_chain import AuditChainProjection, audit_chain
-from projections.chain import entry_hash, read_payload
+from audit.chain import entry_hash, read_payload
+from audit.seal import AuditChainProjection, audit_chain
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
-from secretariat.audit_bundle import ATTACHMENTS, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY, verify_bundle
-from secretariat.audit_export import ExportRefused, checkpoint_in_store, sealed_head, write_bundle
-from secretariat.audit_signing import (AUDIT_KEY_FILE, checkpoint_problem, load_or_create_key, public_pem,
+from audit.bundle_check import verify_bundle
+from audit.bundle_format import ATTACHMENTS, CHAIN, CHECKPOINT, EVENTS, PUBLIC_KEY
+from audit.export import ExportRefused, write_bundle
+from audit.store import checkpoint_in_store, sealed_head
+from audit.signing import (AUDIT_KEY_FILE, checkpoint_problem, load_or_create_key, public_pem,
                                        sign_checkpoint)
 from tests.factories import ADMIN, CAST, ERIK, SARA, mandate_values, register_cast, task_values
 

@@ -9,10 +9,11 @@ from uuid import UUID
 import pytest
 from sqlalchemy import select
 
-from domain.audit_log import AuditLogScope
+from audit.access import AuditLogScope
 from domain.errors import Forbidden
 from domain.user import User
-from projections.audit_log import AuditLogProjection, audit_events, audit_filter, read_audit_events
+from audit.log import AuditLogProjection, audit_events
+from audit.log_reading import audit_filter, log_page, read_audit_events
 from projections.database import engine_for
 from projections.runner import ProjectionRunner
 from tests.factories import (ADMIN, ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast,
@@ -64,7 +65,7 @@ def all_rows(runner) -> list[dict]:
 
 
 def page(read_models, actor=AUDREY, **filters) -> dict:
-    return read_models.audit_events(actor, **filters)
+    return log_page(read_models, actor, **filters)
 
 
 def test_every_event_but_idempotency_records_is_in_the_log_with_its_columns(service, runner, read_models, clock):
@@ -118,6 +119,24 @@ def test_every_event_but_idempotency_records_is_in_the_log_with_its_columns(serv
     assert (closed["reason"], closed["data"]) == ("Move to the new building", {"day": A_WORKING_DAY})
     assert (reopened["reason"], reopened["data"]) == ("The move is postponed", {"day": A_WORKING_DAY})
     assert by_type["Closures.Created"][0]["version"] == 1
+
+
+def test_each_entry_says_when_it_was_recorded_and_when_it_happened_and_filters_stay_by_recording(
+        service, runner, read_models, clock):
+    """A past record imported today: `at` is today (recorded), `occurred_at` the day it happened; a live
+    command's two times are equal; `since` and `until` keep their meaning (recorded), as API.md has it."""
+    happened = clock.now - timedelta(days=30)
+    imported = service.create("tasks", ERIK, task_values(), occurred_at=happened).item
+    clock.advance(hours=1)
+    service.act("tasks", imported.id, "start", SARA, {})
+    runner.catch_up(runner.projections[0])
+    created, started = page(read_models, item_id=str(imported.id))["events"]
+    assert (created["at"], created["occurred_at"]) == (clock.now - timedelta(hours=1), happened)
+    assert started["at"] == started["occurred_at"] == clock.now
+    recorded_before_it_happened = page(read_models, item_id=str(imported.id), until=happened + timedelta(days=1))
+    assert recorded_before_it_happened["events"] == []  # nothing was recorded then, though it happened then
+    assert page(read_models, item_id=str(imported.id), since=clock.now - timedelta(hours=1))["events"] == [
+        created, started]
 
 
 def test_no_password_hash_is_anywhere_in_the_view(service, runner, clock):

@@ -35,6 +35,17 @@ def test_the_api_reads_no_storage_directly():
         assert not imported_top_level_names(path) & {"sqlalchemy", "psycopg", "sqlite3"}, path.name
 
 
+def test_audit_is_one_package_the_edges_call_into_and_the_inner_layers_never_import():
+    """The audit trail is audit/ (DESIGN.md: one folder per capability): the API, the CLI and the composition root
+    call into it; the domain, the read models and the scheduler, which it builds on, import none of it."""
+    for package in ("domain", "projections", "scheduler"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            assert "audit" not in imported_top_level_names(path), path
+    leftovers = [p for p in ROOT.glob("*/*.py") if p.parent.name != "audit" and p.parent.name in PACKAGES
+                 and re.fullmatch(r"(audit_(chain|log|bundle|export|signing|replay|archive)|chain)\.py", p.name)]
+    assert leftovers == []
+
+
 # -- a workflow is one module plus one registry line ------------------------------------------------
 
 # Where a workflow may be named outside its own module (domain/<name>.py) and domain/registry.py, and why.
@@ -66,7 +77,7 @@ NAMED_ON_PURPOSE = {
     # The working-day calculator offers the support request's decision period as its default.
     ("api/calendar.py", "domain.support_request"): "DECISION_WORKING_DAYS",
 }
-PACKAGES = ("api", "domain", "projections", "scheduler", "secretariat")
+PACKAGES = ("api", "audit", "domain", "projections", "scheduler", "secretariat")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from projections.chain import (GENESIS, NotCanonical, _quick, canonical, entry_hash, entry_hash_of, read_payload,
-                               verify_entries)
+from audit.chain import GENESIS, NotCanonical, _quick, canonical, entry_hash, entry_hash_of, read_payload
+from audit.walk import CHANGED, MISSING, Digest, Disagreement, verify_entries, walk
 
 ITEM = "6ba36e32-34f3-5c86-9dae-c11f660b68aa"
 STORED = ('{"timestamp": {"_type_":"datetime_iso","_data_":"2026-11-23T09:00:00+00:00"}, '
@@ -63,6 +63,20 @@ def test_verify_entries_reports_ok_and_the_head_or_the_first_broken_position():
     assert verify_entries(stored, sealed[:1])["broken_at"] == 2  # not sealed
     assert verify_entries([stored[0], (2, ITEM, 2, "x", b"not json")], sealed)["broken_at"] == 2
     assert verify_entries([], []) == {"ok": True, "events": 0, "head": GENESIS}
+
+
+def test_the_one_walker_yields_each_agreeing_entry_and_stops_at_the_first_disagreement():
+    stored = [(1, ITEM, 1, "domain.task:Task.Created", STORED), (2, ITEM, 2, "domain.task:Task.Started", STORED)]
+    sealed = [(1, FIRST, ITEM, 1), (2, SECOND, ITEM, 2)]
+    first, second = walk(stored, sealed)
+    assert first[:6] == (stored[0], sealed[0], GENESIS, FIRST, TIME, PAYLOAD_SHA256) and second[2:4] == (FIRST, SECOND)
+    # A payload left out (a redacted line) recomputes from its digest and time; a seal may state its previous hash.
+    [redacted] = walk([(2, ITEM, 2, "domain.task:Task.Started", Digest(TIME, PAYLOAD_SHA256))],
+                      [(2, SECOND, None, None, 2, FIRST)])
+    assert redacted[3] == SECOND
+    *agreeing, broken = walk(stored, [(1, FIRST, ITEM, 1), (2, FIRST, ITEM, 2), (3, SECOND, ITEM, 3)])
+    assert len(agreeing) == 1 and type(broken) is Disagreement and (broken.kind, broken.position) == (CHANGED, 2)
+    assert [step.kind for step in walk(stored[:1], sealed) if type(step) is Disagreement] == [MISSING]
 
 
 # What the transcoder may write (json.dumps, ensure_ascii=False, keys in any order), made hard to canonicalise.

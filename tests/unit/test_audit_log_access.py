@@ -8,12 +8,13 @@ from datetime import datetime, timezone
 import pytest
 
 from domain.actor import ROLES, Actor
-from domain.audit_log import AUDIT_LOG_READERS, AuditLogScope, audit_log_scope
+from audit.access import AUDIT_LOG_READERS, AuditLogScope, audit_log_scope
 from domain.errors import Forbidden, ValidationFailed
 from domain.idempotency import IdempotencyRecord
 from domain.support_request import WORKFLOW as SUPPORT_REQUESTS
 from domain.user import User
-from projections.audit_log import audit_filter, data_of, kind_of
+from audit.log import data_of, kind_of
+from audit.log_reading import audit_filter
 from tests.factories import ALBA, AUDREY, ERIK, HANA, SARA
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)

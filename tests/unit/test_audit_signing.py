@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from secretariat.audit_signing import (AUDIT_KEY_FILE, KeyProblem, checkpoint_problem, load_or_create_key, public_pem,
+from audit.signing import (AUDIT_KEY_FILE, KeyProblem, checkpoint_problem, load_or_create_key, public_pem,
                                        public_raw, read_public_key, sign_checkpoint)
 
 HEAD = "ab" * 32
@@ -73,10 +73,10 @@ def test_a_checkpoint_verifies_and_any_change_to_it_is_refused(tmp_path):
 
 
 def test_the_offline_check_imports_neither_the_application_nor_a_database_driver():
-    program = ("import sys, secretariat.audit_bundle; "
+    program = ("import sys, audit.bundle_check; "
                "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'sqlalchemy', 'eventsourcing', 'domain', "
                "'api', 'scheduler', 'psycopg', 'sqlite3', 'pydantic_settings'} or m in {'secretariat.settings', "
-               "'secretariat.bootstrap', 'projections.audit_chain', 'projections.runner'}); print(bad)")
+               "'secretariat.bootstrap', 'audit.seal', 'audit.store', 'projections.runner'}); print(bad)")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

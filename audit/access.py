@@ -18,6 +18,7 @@ from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 
 AUDIT_LOG_READERS = ("auditor", "head")
+# Nothing here is an event or an aggregate: no stored topic names this module (it was domain/audit_log.py).
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,12 @@ def audit_log_scope(actor: Actor, workflows: list[Workflow] | None = None) -> Au
     refuse_unless_auditing(actor)
     chosen = confidential_workflows() if workflows is None else workflows
     return AuditLogScope({w.name: w.read_scope(actor) for w in chosen})
+
+
+def reads_whole_log(actor: Actor) -> bool:
+    """Whether the actor reads every entry of the log (no Party-confidential workflow narrowed): who may take a
+    checkpoint or an export bundle, which hold every event."""
+    try:
+        return all(scope == {} for scope in audit_log_scope(actor).confidential.values())
+    except Forbidden:
+        return False

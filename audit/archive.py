@@ -13,9 +13,13 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine
 
-from api.audit_downloads import ArchiveUnavailable
-from secretariat.audit_export import ExportRefused, sealed_head, write_bundle
-from secretariat.audit_signing import KeyProblem, load_or_create_key, sign_checkpoint
+from audit.export import ExportRefused, write_bundle
+from audit.signing import KeyProblem, load_or_create_key, sign_checkpoint
+from audit.store import sealed_head
+
+
+class ArchiveUnavailable(RuntimeError):
+    """No checkpoint or bundle could be made: nothing sealed yet, a store not matching its seal, no key."""
 
 
 class StoreAuditArchive:

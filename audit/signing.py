@@ -17,7 +17,7 @@ A checkpoint
          "length": 100000,            # the number of entries up to it (its `seq`)
          "time": "2026-11-23T09:00:00+00:00",   # when it was signed (UTC)
          "public_key": "<base64 of the 32 raw bytes of the signing key's public key>",
-         "export": {...},             # only in an export bundle: what the bundle holds (see audit_bundle)
+         "export": {...},             # only in an export bundle: what the bundle holds (see audit.bundle_format)
          "signature": "<base64 of the 64-byte Ed25519 signature>"}
 
     The signature is over the object without its "signature" member, written as canonical JSON

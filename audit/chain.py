@@ -19,7 +19,7 @@ Time
 Payload digest
     The lower-case hex SHA-256 of the canonical payload: 64 ASCII characters. The chain commits to
     the payload through it, so an export may leave a payload out (a user's password hash: see
-    secretariat.audit_bundle) and give only its digest and time, and the entry still recomputes.
+    audit.bundle_format) and give only its digest and time, and the entry still recomputes.
 
 Entry hash
     Lower-case hex SHA-256 over seven fields, in this order, each framed as its length in bytes
@@ -49,8 +49,7 @@ from __future__ import annotations
 import json
 import struct
 from hashlib import sha256
-from itertools import zip_longest
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -124,65 +123,3 @@ def entry_hash(previous: str, position: int, originator_id: Any, version: int, t
     """The hash of one entry (see the module's text); `state` is the stored bytes, not yet canonical."""
     _payload, digest, time = read_payload(state)
     return entry_hash_of(previous, position, originator_id, version, topic, time, digest)
-
-
-# One stored event: (position, originator_id, originator_version, topic, state bytes).
-Stored = tuple[int, Any, int, str, bytes]
-# One sealed entry: (position, hash, originator_id, originator_version).
-Sealed = tuple[int, str, Any, int]
-
-
-def chain(entries: Iterable[Stored], previous: str = GENESIS) -> Iterator[tuple[int, str]]:
-    """(position, hash) of each stored event in turn, chained from `previous`."""
-    for position, originator_id, version, topic, state in entries:
-        previous = entry_hash(previous, position, originator_id, version, topic, state)
-        yield position, previous
-
-
-def verify_entries(stored: Iterable[Stored], sealed: Iterable[Sealed],
-                   progress: Callable[[int], None] | None = None, every: int = 10_000) -> dict[str, Any]:
-    """Recompute the chain from the stored events and compare it, entry by entry, with the sealed one.
-
-    Both are walked in position order. The first disagreement is reported: a sealed position
-    that the log no longer has (a deleted event), a stored event the seal does not have (an
-    inserted one, or one recorded after the last seal), an event that is not the one sealed at its
-    position (reordered or replaced) or whose hash differs (a changed payload, time or type).
-    Returns {"ok": True, "events": N, "head": hash} or {"ok": False, "events": N (the entries that
-    verified before it), "broken_at": position, "reason": "..."}.
-    """
-    previous, count = GENESIS, 0
-
-    def broken(position: int, reason: str) -> dict[str, Any]:
-        return {"ok": False, "events": count, "broken_at": position, "reason": reason}
-
-    # Until the first disagreement both walk the same positions, so they are walked in step.
-    for entry, seal in zip_longest(stored, sealed):
-        if entry is None or (seal is not None and seal[0] < entry[0]):
-            return broken(seal[0], f"the event sealed at position {seal[0]} ({seal[2]} v{seal[3]}) is missing "
-                                   f"from the log (deleted or moved)")
-        position, originator_id, version, topic, state = entry
-        if seal is None or position < seal[0]:
-            return broken(position, f"the event at position {position} is not sealed (inserted, or recorded "
-                                    f"after the last seal)")
-        try:
-            quick = _quick(state)
-            computed = quick and entry_hash_of(previous, position, originator_id, version, topic, quick[1],
-                                               sha256(quick[0]).hexdigest())
-            if computed != seal[1]:  # the documented form decides (see _quick)
-                computed = entry_hash(previous, position, originator_id, version, topic, state)
-        except NotCanonical as error:
-            return broken(position, str(error))
-        except (TypeError, ValueError, AttributeError) as error:  # a column holding another type (SQLite allows it)
-            return broken(position, f"the event at position {position} cannot be read: {error!r}")
-        if computed != seal[1]:
-            if (str(originator_id), str(version)) != (str(seal[2]), str(seal[3])):
-                return broken(position, f"the event at position {position} is {originator_id} v{version}, but "
-                                        f"{seal[2]} v{seal[3]} was sealed there (reordered or replaced)")
-            return broken(position, f"the event at position {position} does not match its seal (its payload, "
-                                    f"type or time changed, or the seal did)")
-        previous, count = computed, count + 1
-        if progress and count % every == 0:
-            progress(every)
-    if progress and count % every:
-        progress(count % every)
-    return {"ok": True, "events": count, "head": previous}

@@ -13,6 +13,10 @@ Idempotency records are left out: they are bookkeeping of HTTP answers, not deci
 and their events carry the request's fingerprint. Any other aggregate's events go in
 under the snake-case name of its class.
 
+Each row has both times: `at`, when the event was recorded (the store's timestamp), and `occurred_at`,
+when what it records happened (the event's effective time: equal for live commands, earlier for a
+past record imported later). The log's order and its `since`/`until` filters stay by recording.
+
 `data` is the event's data in the event store's own transcoding (dates, decimals), so it
 decodes back to the values the event carried. `party` is, on every event of a workflow
 confidential between Parties (`Workflow.party_scoped`: support requests), the `party` its
@@ -24,25 +28,18 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Sequence
-from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import (BigInteger, Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, and_,
-                        or_, select)
+from sqlalchemy import BigInteger, Column, Connection, DateTime, Index, Integer, MetaData, String, Table, Text, select
 
-from domain.audit_log import AuditLogScope, confidential_workflows
+from audit.access import confidential_workflows
 from domain.closures import Closures
-from domain.errors import ValidationFailed
 from domain.idempotency import IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.user import User
-from domain.workflow import refuse_nul
-from projections.database import as_utc
 from projections.runner import copies_beside
 
 metadata = MetaData()
@@ -56,7 +53,8 @@ audit_events = Table(
     Column("version", Integer, nullable=False),
     Column("type", String(80), nullable=False),  # the event class's qualname: `Task.Started`
     Column("name", String(64), nullable=False),  # its last part, `Started`, for the short `type` filter
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # recorded
+    Column("occurred_at", DateTime(timezone=True), nullable=False),  # happened (the event's effective time)
     Column("actor", String(80)),
     Column("reason", Text),
     Column("data", Text, nullable=False),
@@ -109,7 +107,7 @@ def data_of(event: Any) -> dict[str, Any]:
 
 class AuditLogProjection:
     name = "audit_log"
-    version = 1
+    version = 2  # 2: occurred_at beside at
 
     def __init__(self, transcoder: Transcoder, tables: tuple[Table, ...] = (audit_events,)) -> None:
         self.transcoder = transcoder
@@ -130,6 +128,7 @@ class AuditLogProjection:
             rows.append({"position": position, "kind": kind[0], "item_id": str(event.originator_id),
                          "collection": kind[1], "version": event.originator_version,
                          "type": type(event).__qualname__, "name": type(event).__name__, "at": event.timestamp,
+                         "occurred_at": getattr(event, "occurred_at", None) or event.timestamp,
                          "actor": getattr(event, "actor", None), "reason": reason,
                          "data": self.transcoder.encode(data_of(event)).decode(), "party": None})
             if kind[0] in confidential and isinstance(event, Aggregate.Created):
@@ -150,106 +149,3 @@ class AuditLogProjection:
         for row in rows:
             if row["kind"] in confidential:
                 row["party"] = parties.get(row["item_id"])
-
-
-# -- reading it ---------------------------------------------------------------------------------
-
-MAX_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """The log's filters. `type` with a dot (`Task.Started`) is exact; without one (`Started`) it matches that
-    event of any kind. `since` is inclusive and `until` exclusive; both need an offset. `after` is the last
-    position already seen."""
-
-    actor: str | None = None
-    item_id: str | None = None
-    type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 100
-    after: int = 0
-
-
-def audit_filter(*, actor_filter: str | None = None, item_id: str | None = None, type: str | None = None,
-                 since: datetime | None = None, until: datetime | None = None, limit: int = 100,
-                 after: int = 0) -> AuditFilter:
-    """The filters, checked: ValidationFailed (422) names the first one that is wrong."""
-    refuse_nul("actor", actor_filter or "")
-    if item_id is not None:
-        try:
-            item_id = str(UUID(item_id))
-        except ValueError:
-            raise ValidationFailed("item_id", f"item_id {item_id!r} is not an id (a UUID)") from None
-    if type is not None and type not in known_types() and type not in {t.split(".")[-1] for t in known_types()}:
-        raise ValidationFailed("type", f"no event type {type!r}; give one as `history` shows it (`Task.Started`) "
-                                       "or its last part (`Started`) for that event of any kind")
-    for name, instant in (("since", since), ("until", until)):
-        if instant is not None and instant.tzinfo is None:
-            raise ValidationFailed(name, f"{name} needs a UTC offset, e.g. 2026-05-05T12:00:00+02:00")
-    if since is not None and until is not None and since > until:
-        raise ValidationFailed("until", "until is before since")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ValidationFailed("limit", f"limit must lie between 1 and {MAX_LIMIT}")
-    if after < 0:
-        raise ValidationFailed("after", "after is a position in the log: 0 or more")
-    return AuditFilter(actor_filter, item_id, type, since, until, limit, after)
-
-
-def read_audit_events(conn: Connection, transcoder: Transcoder, scope: AuditLogScope,
-                      wanted: AuditFilter) -> dict[str, Any]:
-    """A page of the log, oldest first: `{"events": [...], "next": position to pass as `after`, or None}`."""
-    table = audit_events
-    where = [table.c.position > wanted.after]
-    if wanted.actor is not None:
-        where.append(table.c.actor == wanted.actor)
-    if wanted.item_id is not None:
-        where.append(table.c.item_id == wanted.item_id)
-    if wanted.type is not None:
-        where.append((table.c.type if "." in wanted.type else table.c.name) == wanted.type)
-    if wanted.since is not None:
-        where.append(table.c.at >= _utc(wanted.since))
-    if wanted.until is not None:
-        where.append(table.c.at < _utc(wanted.until))
-    for kind, confidential in scope.confidential.items():
-        if confidential is None:
-            where.append(table.c.kind != kind)
-        elif confidential:
-            where.append(or_(table.c.kind != kind,
-                             and_(*(table.c[column] == value for column, value in confidential.items()))))
-    rows = conn.execute(select(table).where(*where).order_by(table.c.position).limit(wanted.limit + 1)).all()
-    more = len(rows) > wanted.limit
-    rows = rows[:wanted.limit]
-    return {"events": [_document(row, transcoder) for row in rows],
-            "next": rows[-1].position if more else None}
-
-
-def _document(row: Any, transcoder: Transcoder) -> dict[str, Any]:
-    return {"position": row.position, "kind": row.kind, "item_id": row.item_id, "collection": row.collection,
-            "version": row.version, "type": row.type, "at": as_utc(row.at), "actor": row.actor,
-            "reason": row.reason, "data": transcoder.decode(row.data.encode()), "party": row.party}
-
-
-def _utc(instant: datetime) -> datetime:
-    # SQLite keeps the wall time it is given, and every stored instant is UTC: compare in UTC.
-    return instant.astimezone(timezone.utc)
-
-
-
-def known_types() -> frozenset[str]:
-    """The qualnames of every event class the log can hold, for checking a `type` filter."""
-    return _known_types(tuple(WORKFLOW_ITEMS))
-
-
-@functools.lru_cache(maxsize=8)
-def _known_types(classes: tuple[type[WorkflowItem], ...]) -> frozenset[str]:
-    found = set()
-    for owner in (*classes, User, Closures):
-        for attribute in dir(owner):
-            value = getattr(owner, attribute)
-            if (isinstance(value, type) and issubclass(value, Aggregate.Event) and value.__name__ != "Event"
-                    and value.__qualname__.startswith(owner.__name__ + ".")):
-                found.add(value.__qualname__)
-    return frozenset(found)
-

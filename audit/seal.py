@@ -1,0 +1,67 @@
+"""The audit chain's seal: every event of the log sealed in a hash chain, as the log is followed.
+
+`AuditChainProjection` follows the log like a view and appends one row per event to
+`audit_chain` (position, hash, originator id, version), in the runner's transaction with its
+tracking position: each event is sealed exactly once, whatever crashes. The hash is computed
+from the stored bytes of the event (see audit.chain for the algorithm), never from a
+re-encoded domain event, and chains on the table's last row.
+
+Unlike a view, the seal must never be recomputed: a rebuild would seal a tampered log as if it
+were genuine. So it is not rebuildable, yet, unlike the deliveries outbox, it starts at the first
+event when first set up (an existing store is sealed from position 1 on its first start).
+
+audit.store reads the seal back (its head, its entries) and verifies the store against it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator, Sequence
+
+from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, select
+
+from audit.chain import GENESIS, entry_hash
+
+metadata = MetaData()
+
+audit_chain = Table(
+    "audit_chain", metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("originator_id", String(36), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),  # the entry's number in the chain: the last one's is its length
+)
+
+
+class AuditChainProjection:
+    """Seals each event of the log into the hash chain (see the module's text)."""
+
+    name = "audit_chain"
+    version = 1
+    tables = (audit_chain,)
+    # Read by ProjectionRunner: never rebuilt, yet sealed from the first event; and given the stored
+    # notifications themselves (the bytes the hash covers) rather than decoded domain events.
+    rebuildable = False
+    starts_at_head = False
+    reads_stored = True
+
+    def beside(self, suffix: str) -> "AuditChainProjection":
+        raise TypeError("the audit chain is never rebuilt: it would seal a tampered log as genuine")
+
+    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
+        last = conn.execute(select(audit_chain.c.hash, audit_chain.c.seq)
+                            .order_by(audit_chain.c.position.desc()).limit(1)).first()
+        previous, seq = last if last else (GENESIS, 0)
+        entries = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for _position, n in batch]
+        rows = [{"position": position, "hash": digest, "originator_id": str(entry[1]), "version": entry[2],
+                 "seq": seq + number}
+                for number, ((position, digest), entry) in enumerate(zip(chain(entries, previous), entries), 1)]
+        if rows:
+            conn.execute(audit_chain.insert(), rows)
+
+
+def chain(entries: Iterable[tuple[int, Any, int, str, bytes]], previous: str = GENESIS) -> Iterator[tuple[int, str]]:
+    """(position, hash) of each stored event in turn, chained from `previous`: sealing, not checking."""
+    for position, originator_id, version, topic, state in entries:
+        previous = entry_hash(previous, position, originator_id, version, topic, state)
+        yield position, previous
