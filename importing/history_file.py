@@ -50,7 +50,7 @@ def read_json_lines(text: str, workflows: Mapping[str, Workflow]) -> Iterator[Ra
             continue
         try:
             record = json.loads(line)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             yield BadLine(number, f"not a JSON object: {error}")
             continue
         if not isinstance(record, dict):

@@ -115,7 +115,10 @@ def _history_line(app: HistoryImporter, line: RawLine, items: dict[str, tuple[st
     if known is not None and known[0] != line.collection:
         raise _Refused(f"{line.ref!r} is one of the {known[0]}, not of the {line.collection}")
     names: set[str] = set()
-    values = _resolved(line.values, items, refused, names)
+    try:
+        values = _resolved(line.values, items, refused, names)
+    except RecursionError:
+        raise _Refused("values are nested too deeply") from None
     try:
         values = typed_values(cls.workflow, values)
     except BadValue as error:

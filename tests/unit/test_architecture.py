@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OUTWARD = {"api", "projections", "scheduler", "secretariat", "fastapi", "starlette", "sqlalchemy", "apscheduler",
+OUTWARD = {"api", "projections", "scheduler", "secretariat", "importing", "fastapi", "starlette", "sqlalchemy", "apscheduler",
            "uvicorn", "pydantic", "pydantic_settings", "httpx", "psycopg", "holidays", "argon2", "jwt"}
 
 
@@ -73,7 +73,7 @@ NAMED_ON_PURPOSE = {
     # The working-day calculator offers the support request's decision period as its default.
     ("api/calendar.py", "domain.support_request"): "DECISION_WORKING_DAYS",
 }
-PACKAGES = ("api", "domain", "projections", "scheduler", "secretariat")
+PACKAGES = ("api", "domain", "projections", "scheduler", "secretariat", "importing")
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
