@@ -22,7 +22,10 @@ from domain.reading import unknown_item
 from domain.workflow import Link
 
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
+# Above so many items, which of them the store holds already is read off the log in one pass.
+SCAN_ABOVE = 200
 # Called after each line run: (lines run so far in this pass, lines in all).
 Progress = Callable[[int, int], None]
 
@@ -71,7 +74,8 @@ class HistoryImport:
         `refused`: items the importer refused already (ref -> line, why), so that items naming them are refused."""
         outcome = HistoryOutcome(dry_run=dry_run, refused=dict(refused or {}))
         first_ids = {line.ref: line.item_id for line in reversed(lines)}
-        outcome.present = {ref: item_id for ref, item_id in first_ids.items() if self._is_stored(item_id)}
+        stored = self._stored_among(set(first_ids.values()))
+        outcome.present = {ref: item_id for ref, item_id in first_ids.items() if item_id in stored}
         while True:
             known = dict(outcome.refused)
             touched = self._run_pass(lines, outcome, progress)
@@ -93,7 +97,7 @@ class HistoryImport:
                   progress: Progress | None) -> dict[UUID, WorkflowItem]:
         """Run every line of the items not known to be refused or present, in order; the items touched."""
         touched: dict[UUID, WorkflowItem] = {}
-        now, calendar = self.clock(), _Lazy(self.business_calendar)
+        now, calendar, users = self.clock(), _Lazy(self.business_calendar), set()
         for done, line in enumerate(lines, 1):
             refused_named = sorted(r for r in line.names if r in outcome.refused)
             if line.ref in outcome.present or line.ref in outcome.refused:
@@ -103,7 +107,7 @@ class HistoryImport:
                                                           f"(line {outcome.refused[refused_named[0]][0]})")
             else:
                 try:
-                    self._run_line(line, touched, now, calendar)
+                    self._run_line(line, touched, now, calendar, users)
                 except DomainError as error:
                     outcome.refused[line.ref] = (line.number, _reason(error))
                     touched.pop(line.item_id, None)
@@ -112,13 +116,13 @@ class HistoryImport:
         return touched
 
     def _run_line(self, line: HistoryLine, touched: dict[UUID, WorkflowItem], now: datetime,
-                  calendar: "_Lazy") -> None:
+                  calendar: "_Lazy", users: set[str]) -> None:
         cls = self.aggregates[line.collection]
         if line.item_id not in touched:  # its first line (the importer checks it is the creating action)
             item = cls.start_new(line.actor, line.values, now=now, reason=line.reason, item_id=line.item_id,
                                  today=line.occurred_at.astimezone(self.tz).date(), occurred_at=line.occurred_at,
                                  calendar=calendar() if cls.workflow.creating_action.name in cls.derives_on else None)
-            self._check_references(item, line.values)
+            self._check_users(item, line.values, users)
             for link, parent_id in _links_of(item):
                 self._parent(link, parent_id, touched).child_created(item, link, actor=line.actor, now=now)
             touched[item.id] = item
@@ -131,7 +135,7 @@ class HistoryImport:
                    if line.action in item.derives_on else None)
         item.act(line.action, line.actor, line.values, now=now, reason=line.reason, derived=derived,
                  occurred_at=line.occurred_at)
-        self._check_references(item, line.values)
+        self._check_users(item, line.values, users)
         if item.is_closed and not was_closed:
             for link, parent_id in _links_of(item):
                 self._parent(link, parent_id, touched).child_closed(item, link, actor=line.actor, now=now)
@@ -155,8 +159,27 @@ class HistoryImport:
             raise ValidationFailed(link.field, f"{link.field} {parent_id} names no {cls.workflow.title.lower()}")
         return parent
 
-    def _is_stored(self, item_id: UUID) -> bool:
-        return bool(self.recorder.select_events(item_id, limit=1))
+    def _check_users(self, item: WorkflowItem, values: Mapping[str, Any], known: set[str]) -> None:
+        """The live commands' check that fields naming users name users, each user looked up once per import."""
+        named = {name: values[name] for name in type(item).user_fields if values.get(name) not in (None, *known)}
+        if named:
+            self._check_references(item, named)
+            known.update(named.values())
+
+    def _stored_among(self, ids: set[UUID]) -> set[UUID]:
+        """Which of these items the store holds: asked one by one for a few, else read off the log's creations
+        (one pass over the log costs less than thousands of round trips)."""
+        if len(ids) <= SCAN_ABOVE:
+            return {item_id for item_id in ids if self.recorder.select_events(item_id, limit=1)}
+        topics = [get_topic(cls.event_class_for(cls.workflow.creating_action)) for cls in self.aggregates.values()]
+        head, position, found = self.recorder.max_notification_id() or 0, 1, set()
+        while position <= head:
+            batch = self.recorder.select_notifications(position, 1000, topics=topics)
+            if not batch:
+                break
+            found.update(n.originator_id for n in batch if n.originator_id in ids)
+            position = batch[-1].id + 1
+        return found
 
 
 class _Lazy:

@@ -93,3 +93,9 @@ def test_items_read_as_of_a_past_instant_answer_by_effective_time(as_user):
     sara = as_user("sara")
     assert sara.get(url, params={"as_of": "2015-06-05T12:00:00Z"}).json()["state"] == "open"
     assert sara.get(url, params={"as_of": "2015-06-11T12:00:00Z"}).json()["state"] == "in_progress"
+
+
+def test_the_openapi_document_lists_the_import_with_its_media_types(anonymous):
+    operation = anonymous.get("/openapi.json").json()["paths"]["/import"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/jsonl", "text/csv"}
+    assert {"200", "401", "403", "413", "415"} <= set(operation["responses"])
