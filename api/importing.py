@@ -18,7 +18,8 @@ from domain.errors import Forbidden
 from importing import import_history_text
 
 MAX_LINES = 10_000
-MEDIA_TYPES = {"application/jsonl": "jsonl", "application/x-ndjson": "jsonl", "text/csv": "csv"}
+# JSON Lines is text: text/plain is read as JSON Lines too (and lets generic clients, schemathesis, send it).
+MEDIA_TYPES = {"application/jsonl": "jsonl", "application/x-ndjson": "jsonl", "text/plain": "jsonl", "text/csv": "csv"}
 
 
 class ImportRefusal(BaseModel):
@@ -40,11 +41,12 @@ class ImportReportPublic(BaseModel):
 
 
 router = APIRouter(tags=["Import"])
+_EXAMPLE = ('{"ref": "t1", "collection": "tasks", "action": "create", "actor": "erik", "occurred_at": '
+            '"2015-06-01T09:00:00Z", "values": {"title": "Catalogue agreements", "assignee": "sara", '
+            '"due": "2015-09-01"}, "reason": null}\n')
 _BODY = {"required": True, "content": {
-    "application/jsonl": {"schema": {"type": "string"}, "example": '{"ref": "t1", "collection": "tasks", '
-                          '"action": "create", "actor": "erik", "occurred_at": "2015-06-01T09:00:00Z", '
-                          '"values": {"title": "Catalogue agreements", "assignee": "sara", "due": "2015-09-01"}, '
-                          '"reason": null}'},
+    "application/jsonl": {"schema": {"type": "string"}},
+    "text/plain": {"schema": {"type": "string"}, "example": _EXAMPLE},  # the example where every client can send it
     "text/csv": {"schema": {"type": "string"}}}}
 
 

@@ -97,5 +97,5 @@ def test_items_read_as_of_a_past_instant_answer_by_effective_time(as_user):
 
 def test_the_openapi_document_lists_the_import_with_its_media_types(anonymous):
     operation = anonymous.get("/openapi.json").json()["paths"]["/import"]["post"]
-    assert set(operation["requestBody"]["content"]) == {"application/jsonl", "text/csv"}
+    assert set(operation["requestBody"]["content"]) == {"application/jsonl", "text/plain", "text/csv"}
     assert {"200", "401", "403", "413", "415"} <= set(operation["responses"])
