@@ -89,6 +89,7 @@ def _history_lines(app: HistoryImporter, raw: Iterable[RawLine | BadLine]
     refused: dict[str, tuple[int, str]] = {}
     loose: list[Refusal] = []
     items: dict[str, tuple[str, UUID]] = {}  # ref -> (collection, id), from its first line
+    owners: dict[UUID, str] = {}  # id -> ref
     actors = _Actors(app)
     for line in raw:
         if line.ref in refused:
@@ -96,7 +97,7 @@ def _history_lines(app: HistoryImporter, raw: Iterable[RawLine | BadLine]
         try:
             if isinstance(line, BadLine):
                 raise _Refused(line.reason)
-            lines.append(_history_line(app, line, items, refused, actors))
+            lines.append(_history_line(app, line, items, owners, refused, actors))
         except _Refused as refusal:
             if line.ref is None:
                 loose.append(Refusal(line.number, str(refusal)))
@@ -105,7 +106,7 @@ def _history_lines(app: HistoryImporter, raw: Iterable[RawLine | BadLine]
     return [line for line in lines if line.ref not in refused], refused, loose
 
 
-def _history_line(app: HistoryImporter, line: RawLine, items: dict[str, tuple[str, UUID]],
+def _history_line(app: HistoryImporter, line: RawLine, items: dict[str, tuple[str, UUID]], owners: dict[UUID, str],
                   refused: Mapping[str, tuple[int, str]], actors: "_Actors") -> HistoryLine:
     cls = app.aggregates[line.collection]
     known = items.get(line.ref)
@@ -125,7 +126,11 @@ def _history_line(app: HistoryImporter, line: RawLine, items: dict[str, tuple[st
         raise _Refused(str(error)) from None
     if known is None:
         item_id = cls.id_for_new(values) or uuid5(IMPORT_NAMESPACE, line.ref)
-        items[line.ref] = (line.collection, item_id)
+        twin = owners.get(item_id)
+        if twin is not None:  # e.g. two mandates with one reference: the store would keep only one
+            raise _Refused(f"{line.ref!r} would be the same {cls.workflow.title.lower()} as {twin!r} "
+                           f"({cls.duplicate_message(values)})")
+        items[line.ref], owners[item_id] = (line.collection, item_id), line.ref
     else:
         item_id = known[1]
     return HistoryLine(line.number, line.ref, item_id, line.collection, line.action, actors(line.actor),

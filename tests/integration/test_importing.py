@@ -126,3 +126,11 @@ def _id_of(ref: str):
     from uuid import uuid5
     from importing.importer import IMPORT_NAMESPACE
     return uuid5(IMPORT_NAMESPACE, ref)
+
+
+def test_two_refs_that_would_be_one_item_are_refused_with_the_second(service):
+    twice = "\n".join([line("a", "mandates", "record", "sara", "2015-05-05T10:00:00Z", MANDATE),
+                       line("b", "mandates", "record", "sara", "2015-05-06T10:00:00Z", MANDATE)])
+    report = import_history_text(service, twice)
+    assert report.items_imported == 1 and [(r.line, r.ref) for r in report.refusals] == [(2, "b")]
+    assert "same mandate as 'a'" in report.refusals[0].reason
