@@ -73,7 +73,9 @@ class HistoryImport:
         run); items already in the store are left as they are, so importing the same history again adds nothing.
         `refused`: items the importer refused already (ref -> line, why), so that items naming them are refused."""
         outcome = HistoryOutcome(dry_run=dry_run, refused=dict(refused or {}))
-        first_ids = {line.ref: line.item_id for line in reversed(lines)}
+        first_ids: dict[str, UUID] = {}  # ref -> id, in the order the refs first appear
+        for line in lines:
+            first_ids.setdefault(line.ref, line.item_id)
         stored = self._stored_among(set(first_ids.values()))
         outcome.present = {ref: item_id for ref, item_id in first_ids.items() if item_id in stored}
         while True:
@@ -81,7 +83,7 @@ class HistoryImport:
             touched = self._run_pass(lines, outcome, progress)
             if outcome.refused.keys() == known.keys():
                 break
-        outcome.imported = {ref: first_ids[ref] for ref in dict.fromkeys(line.ref for line in lines)
+        outcome.imported = {ref: item_id for ref, item_id in first_ids.items()
                             if ref not in outcome.present and ref not in outcome.refused}
         changed = [item for item in touched.values() if item.pending_events]
         outcome.events = sum(len(item.pending_events) for item in changed)
