@@ -33,6 +33,7 @@ from api.reminders import router as reminders_router
 from api.calendar_feed import router as calendar_feed_router
 from api.lineage import router as lineage_router
 from api.audit import router as audit_router
+from api.importing import router as importing_router
 from api.docs_page import install_docs
 from api.admin_pages import router as admin_pages_router
 from api.audit_pages import router as audit_pages_router
@@ -78,6 +79,7 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(reminders_router)
     api.include_router(calendar_feed_router)
     api.include_router(audit_router)
+    api.include_router(importing_router)
     for router in attachments.routers(list(AGGREGATES)) if attachments else ():
         api.include_router(router)  # before the pages' and items' routes, whose `/{action}` would take theirs
     for router in comment_routers(list(AGGREGATES)):

@@ -22,6 +22,7 @@ from domain.calendar import BusinessCalendar
 from domain.calendar_admin import CalendarAdministration
 from domain.commenting import Commenting
 from domain.errors import Conflict, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from domain.history_import import HistoryImport
 from domain.idempotency import IdempotentOutcome, IdempotencyRecord
 from domain.item import WorkflowItem
 from domain.personal_data import PersonalDataInTheClear, PersonalKeys
@@ -56,7 +57,7 @@ class DateAsISO(Transcoding):
 
 
 class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministration, CalendarAdministration,
-                             Application[UUID]):
+                             HistoryImport, Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     aggregates = AGGREGATES

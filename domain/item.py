@@ -20,7 +20,8 @@ from domain.calendar import BusinessCalendar
 from domain.effective_time import EffectiveEvent, EffectiveTime, effective
 from domain.errors import Forbidden, InvalidTransition, NotFound, RuleBroken, ValidationFailed
 from domain.reminders import (
-    HEAD, MENTION, MENTIONED, ReminderClock, ladder_position, reminder_id, rung_due, superseded,
+    HEAD, MENTION, MENTIONED, ReminderClock, higher_rung, ladder_position, passed_at_start, reminder_id,
+    restarted_ladders, rung_due, superseded,
 )
 from domain.workflow import Action, Link, Workflow, refuse_nul
 
@@ -30,6 +31,9 @@ Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 MAX_COMMENT_CHARACTERS = 10_000
 # An item carries its comments in its fields (read models, pages and the API show them whole): so many, no more.
 MAX_COMMENTS_PER_ITEM = 500
+# The field keeping, per deadline kind, when the ladder of a deadline set by an imported event starts
+# (`{"due", "from"}`: see domain/reminders.py); kept in the fields so that read models' copies know it too.
+LADDER_STARTS = "reminder_ladders_from"
 
 
 class WorkflowItem(EffectiveTime, Aggregate):
@@ -71,6 +75,10 @@ class WorkflowItem(EffectiveTime, Aggregate):
 
         def apply(self, item: "WorkflowItem") -> None:
             action = item.workflow_action_for(type(self).__name__)
+            # Only imported events, and events on items that have imported ladders, pay for this bookkeeping.
+            imported = self.occurred_at < self.timestamp
+            tracked = imported or LADDER_STARTS in item.fields
+            before = item._dues() if tracked and item.state else {}
             item.fields.update(self.data)
             if action.target is not None:
                 item.state = action.target
@@ -78,6 +86,13 @@ class WorkflowItem(EffectiveTime, Aggregate):
                 moved = superseded(item.fields["reminders"], {d["kind"]: d["due"] for d in item.own_deadlines()})
                 if moved is not None:
                     item.fields["reminders"] = moved
+            if tracked:
+                starts = restarted_ladders(item.fields.get(LADDER_STARTS, {}), before, item._dues(),
+                                           imported=imported, at=self.timestamp)
+                if starts:
+                    item.fields[LADDER_STARTS] = starts
+                else:
+                    item.fields.pop(LADDER_STARTS, None)
 
     class Created(Event, Aggregate.Created):
         def apply(self, item: "WorkflowItem") -> None:
@@ -235,7 +250,7 @@ class WorkflowItem(EffectiveTime, Aggregate):
         """
         up_to = clock.last_rung_day(now)
         raised = []
-        for line in self.deadlines():
+        for line in self.deadlines(clock):
             rung = rung_due(line["due"], line["last_reminder"], up_to) if line["open"] else None
             if rung is None:
                 continue
@@ -354,13 +369,25 @@ class WorkflowItem(EffectiveTime, Aggregate):
     def reminders(self) -> dict[str, dict[str, Any]]:
         return self.fields.get("reminders", {})
 
-    def deadlines(self) -> list[dict[str, Any]]:
+    def deadlines(self, clock: ReminderClock = ReminderClock()) -> list[dict[str, Any]]:
         """The item's deadlines: `[{"kind", "due", "open", "addressed_to", "last_reminder"}]`.
 
-        `last_reminder` is the last rung raised on the deadline's current ladder (None before the first).
+        `last_reminder` is the last rung raised on the deadline's current ladder (None before the first), or,
+        for a deadline an import set, the last rung passed silently before the import when that is higher.
         """
-        return [{**line, "last_reminder": ladder_position(self.reminders.values(), line["kind"], line["due"])}
-                for line in self.own_deadlines()]
+        starts = self.fields.get(LADDER_STARTS, {})
+        lines = []
+        for line in self.own_deadlines():
+            last = ladder_position(self.reminders.values(), line["kind"], line["due"])
+            start = starts.get(line["kind"])
+            if start is not None and start["due"] == line["due"]:
+                last = higher_rung(last, passed_at_start(clock, line["due"], start["from"]))
+            lines.append({**line, "last_reminder": last})
+        return lines
+
+    def _dues(self) -> dict[str, date]:
+        """Each deadline's kind and day, as the item stands."""
+        return {line["kind"]: line["due"] for line in self.own_deadlines()}
 
     def own_deadlines(self) -> list[dict[str, Any]]:
         """`[{"kind", "due", "open", "addressed_to"}]`: subclasses say which deadlines they have."""

@@ -11,6 +11,10 @@ default) in the Secretariat's time zone:
 A ladder only moves up. When the scheduler finds several rungs past (it was down, or the
 deadline was set late), it raises the latest one only: a person wants to hear "overdue",
 not "upcoming, due soon, overdue" at once. A changed deadline starts a fresh ladder.
+
+A deadline set by an imported event (one recorded after it happened) starts its ladder when the import
+recorded it: the rungs that fell due before then are passed silently (nobody wants "overdue" for a
+task settled in 2016), while the rungs still ahead are raised as usual. Live deadlines are unchanged.
 """
 
 from __future__ import annotations
@@ -82,6 +86,34 @@ def rung_due(due: date, last: str | None, up_to: date) -> Rung | None:
     above = RUNGS if last is None else RUNGS[RUNG_NAMES.index(last) + 1:]
     due_now = [r for r in above if due + timedelta(days=r.days) <= up_to]
     return due_now[-1] if due_now else None
+
+
+def passed_at_start(clock: ReminderClock, due: date, started: datetime) -> str | None:
+    """The last rung of a ladder that started at `started` (an import's recorded time) whose instant came
+    before it: that rung and those below it are passed silently. None when every rung is still ahead."""
+    passed = [r.name for r in RUNGS if clock.instant(due, r) < started]
+    return passed[-1] if passed else None
+
+
+def higher_rung(a: str | None, b: str | None) -> str | None:
+    """The higher of two ladder positions (None is below every rung)."""
+    if a is None or b is None:
+        return a or b
+    return a if RUNG_NAMES.index(a) >= RUNG_NAMES.index(b) else b
+
+
+def restarted_ladders(starts: Mapping[str, Mapping[str, Any]], before: Mapping[str, date],
+                      after: Mapping[str, date], *, imported: bool, at: datetime) -> dict[str, Any]:
+    """The ladder starts after an event moved deadlines from `before` to `after` (kind -> due): a deadline an
+    imported event set starts at the recorded time `at`; one a live event set starts as live ones do (no entry)."""
+    starts = {kind: s for kind, s in starts.items() if after.get(kind) == s["due"]}
+    for kind, due in after.items():
+        if before.get(kind) != due:
+            if imported:
+                starts[kind] = {"due": due, "from": at}
+            else:
+                starts.pop(kind, None)
+    return starts
 
 
 def reminder_id(item_id: UUID | str, version: int) -> UUID:

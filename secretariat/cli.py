@@ -1,4 +1,5 @@
-"""The `secretariat` command: serve, demo, schedule, users, projections, deliveries, calendar, report (and audit)."""
+"""The `secretariat` command: serve, demo, schedule, users, projections, deliveries, calendar, report, import (and
+audit)."""
 
 from __future__ import annotations
 
@@ -344,6 +345,43 @@ def report(meeting_id: Annotated[str, typer.Argument(help="The meeting's id")],
     else:
         output.write_bytes(document.body)
         console.print(f"Wrote {output} ({len(document.body)} bytes).")
+
+
+@app.command("import", epilog="Exit status: 0 if every line was imported (or already was), 1 if any line was "
+                              "refused (the items it names are then left out, whole), 2 if the file cannot be read.")
+def import_history(file: Annotated[Path, typer.Argument(help="The history: JSON Lines (one event a line), or CSV "
+                                                         "(one row per item)", exists=True, dir_okay=False)],
+                   collection: Annotated[Optional[str], typer.Option(help="CSV: the collection of every row, when "
+                                                                     "the file has no collection column")] = None,
+                   format: Annotated[Optional[str], typer.Option("--format", help="jsonl or csv (default: from the "
+                                                                 "file's suffix)")] = None,
+                   dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, record nothing")] = False):
+    """Import past records: each item whole or not at all, through the same checks as live commands; a re-run
+    adds nothing twice. Prints what was imported, and each refused line with its number and why."""
+    from importing import import_history_text
+    from importing.cli_report import print_report, progress_bar
+
+    kind = format or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    if kind not in ("jsonl", "csv"):
+        console.print("[red]--format must be jsonl or csv[/red]")
+        raise typer.Exit(2)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        console.print(f"[red]cannot read {file}: {error}[/red]")
+        raise typer.Exit(2) from None
+    service = open_service()
+    try:
+        with progress_bar(console, text.count("\n") + 1) as advance:
+            report = import_history_text(service, text, format=kind, collection=collection, dry_run=dry_run,
+                                         progress=advance)
+    except (DomainError, ValueError) as error:
+        console.print(f"[red]{getattr(error, 'detail', error)}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        service.close()
+    print_report(Console(), report)
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def main() -> None:
