@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from importlib.resources import files
 from typing import Any, Iterable, Iterator
 from uuid import UUID, uuid5
@@ -18,9 +17,10 @@ from rich.console import Console
 from rich.progress import track
 
 from domain.actor import Actor
+from importing.importer import IMPORT_NAMESPACE, import_history_text
 from domain.application import SecretariatApplication
 from domain.closures import CLOSURES_ID
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict
 
 USERS = [  # username (= password), roles, party, e-mail
     ("admin", ["admin"], None),
@@ -43,13 +43,9 @@ END_OF_YEAR_CLOSURE = "End-of-year closure"
 RELATIVE = "days_from_today"  # a date or instant written relative to the day the demo runs (see the file's header)
 
 
-# The importer's namespace (importing/importer.py, IMPORT_NAMESPACE): an item without an id of its own takes
-# uuid5(namespace, ref), so the demo's ids are the ones the importer gives. At merge, import it from there.
-IMPORT_NAMESPACE = UUID("6f1c2a53-8d0e-5b7a-9a43-2c1e5d0b7f11")
-
-
 def ref_id(ref: str) -> UUID:
-    """The id of the item the history file names `ref` (unless its values give it one, as a mandate's reference)."""
+    """The id the importer gives the item the history file names `ref` (unless its values give it one, as a
+    mandate's reference)."""
     return uuid5(IMPORT_NAMESPACE, ref)
 
 
@@ -113,58 +109,20 @@ def resolve_relative(lines: Iterable[dict[str, Any]], *, now: datetime, tz: Any)
             for line in lines]
 
 
-# Stands in for the importer (package `importing`, issue 13) until it is merged; then its body becomes
-#     report = import_history_text(service, history)   # from importing; refusals: raise with report.refusals
-#     return report.items_imported
-# (checked against branch i13-import: the file imports whole, 35 items, and again adds none, with these ids).
 def _load_history(service: SecretariatApplication, history: str) -> int:
-    """Import a history (JSON Lines, relative dates resolved) in file order, as the importer does: the first line of
-    a ref creates its item (at its past occurred_at), the next ones act on it. An item that exists already is
-    skipped, all its lines. Returns how many items were created."""
-    lines = [json.loads(line) for line in history.splitlines() if line.strip() and not line.startswith("#")]
-    ids: dict[str, UUID] = {}
-    skipped: set[str] = set()
-    actors: dict[str, Actor] = {}
-    auditor = service.user("audrey").as_actor()
-    created = 0
-    for line in lines:
-        ref, collection = line["ref"], line["collection"]
-        actor = actors.get(line["actor"]) or actors.setdefault(line["actor"], service.user(line["actor"]).as_actor())
-        values = _typed(service, collection, _refs_resolved(line.get("values") or {}, ids))
-        occurred_at = datetime.fromisoformat(line["occurred_at"])
-        if ref in skipped:
-            continue
-        if ref not in ids:
-            item_id = service.aggregates[collection].id_for_new(values) or ref_id(ref)
-            ids[ref] = item_id
-            if _exists(service, collection, item_id, auditor):
-                skipped.add(ref)
-                continue
-            service.create(collection, actor, values, item_id=item_id, reason=line.get("reason"),
-                           occurred_at=occurred_at)
-            created += 1
-        else:
-            service.act(collection, ids[ref], line["action"], actor, values, reason=line.get("reason"),
-                        occurred_at=occurred_at)
-    return created
+    """Import the history (relative dates resolved) as `secretariat import` does; items present already are left as
+    they are, so a second run adds nothing. Returns how many items were created."""
+    report = import_history_text(service, history)
+    if report.refusals:  # the shipped file imports whole into a fresh store: a refusal means the store is not fresh
+        first = report.refusals[0]
+        raise DemoRefused(f"the demo history was refused at line {first.line} ({first.ref}): {first.reason}; "
+                          f"{len(report.refusals)} refusal(s). Demo data goes into a fresh store: move the "
+                          f"database aside and run `secretariat demo` again")
+    return report.items_imported
 
 
-def _refs_resolved(values: dict[str, Any], ids: dict[str, UUID]) -> dict[str, Any]:
-    return {k: str(ids[v["$ref"]]) if isinstance(v, dict) and "$ref" in v else v for k, v in values.items()}
-
-
-def _typed(service: SecretariatApplication, collection: str, values: dict[str, Any]) -> dict[str, Any]:
-    """JSON values as the workflow's fields take them: dates from ISO strings, amounts as Decimal."""
-    fields = service.aggregates[collection].workflow.field_by_name
-    typed = {}
-    for name, v in values.items():
-        kind = fields[name].type if name in fields else None
-        if kind is date and isinstance(v, str):
-            v = date.fromisoformat(v)
-        elif kind is Decimal and isinstance(v, (int, float, str)) and not isinstance(v, bool):
-            v = Decimal(str(v))
-        typed[name] = v
-    return typed
+class DemoRefused(Exception):
+    """The demo's history did not import whole (the store holds conflicting records)."""
 
 
 def _first_lines(lines: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -186,11 +144,3 @@ def record_end_of_year_closure(service: SecretariatApplication, *years: int) -> 
                 service.close_day(day, END_OF_YEAR_CLOSURE, actor=DEMO)
                 closed += 1
     return closed
-
-
-def _exists(service: SecretariatApplication, collection: str, item_id: UUID, reader: Actor) -> bool:
-    try:
-        service.get_item(collection, item_id, reader)
-        return True
-    except NotFound:
-        return False
