@@ -14,14 +14,15 @@ from zoneinfo import ZoneInfo
 from domain.actor import Actor
 from domain.application import SecretariatApplication
 from domain.errors import DomainError
-from domain.item import WorkflowItem
+from domain.item import LADDER_STARTS, WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import RELATION_ROLE, Field, Workflow
 
 # A mandate's free-text `meeting` sits beside `meeting_id`, the recorded meeting it links to ("Meeting").
 LABELS = {"amount_eur": "Amount (EUR)", "decision": "Decision due", "due": "Due", "meeting": "Meeting, as written"}
-# Fields an item keeps that the page shows in sections of their own (reminders, files, comments), not as fields.
-OWN_SECTIONS = frozenset({"reminders", "attachments", "comments"})
+# Fields an item keeps that the page shows in sections of their own (reminders, files, comments), or that are the
+# reminder ladder's bookkeeping (where an imported deadline's ladder starts), not as fields.
+OWN_SECTIONS = frozenset({"reminders", "attachments", "comments", LADDER_STARTS})
 
 
 def linked_fields() -> dict[str, str]:

@@ -76,7 +76,7 @@ def test_the_admin_grants_a_role_resets_a_password_and_deactivates_a_user(page):
     page.get_by_label("New password").fill("petra-new-passphrase")
     page.get_by_role("button", name="Reset the password").click()
     expect(page.get_by_role("status")).to_contain_text("The password was reset")
-    page.get_by_label("Reason").fill("left the EWG")
+    page.get_by_role("form", name="Deactivate").get_by_label("Reason").fill("left the EWG")
     page.get_by_role("button", name="Deactivate petra").click()
     expect(page.get_by_role("status")).to_contain_text("can no longer sign in")
     expect(page.get_by_role("button", name="Reactivate petra")).to_be_visible()

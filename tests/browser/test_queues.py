@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from domain.mandate import Mandate
 from secretariat.demo import HOST_MOU, SUPPORT, demo_id
-from tests.browser.conftest import serving_demo, sign_in
+from tests.browser.conftest import LIVE_OVERDUE, serving_demo, sign_in
 from tests.browser.quality import PHONE, assert_accessible, horizontal_overflow, save_screenshots
 
 
@@ -32,10 +32,11 @@ def mandate(reference: str) -> str:
     return f"/ui/mandates/{Mandate.id_for(reference)}"
 
 
-# What the demo leaves waiting on each user, read from its story (secretariat/demo.py).
+# What the demo leaves waiting on each user, read from its story (secretariat/demo_history.jsonl), with the browser
+# tests' one live task (tests/browser/conftest.py: LIVE_OVERDUE).
 WAITING_IN_THE_DEMO = {
     "sara": {task("agreements"), task("activities"), task("com-meeting"), task("experts"), task("annual-report"),
-             request("al-exchange"), request("rs-planning"), mandate(SUPPORT),
+             f"/ui/tasks/{LIVE_OVERDUE}", request("al-exchange"), request("rs-planning"), mandate(SUPPORT),
              f"/ui/meetings/{demo_id('meeting', 'com-next')}"},
     "hana": {request("rs-mass-event"), mandate(HOST_MOU)},
     "erik": {task("ewg-meeting")},

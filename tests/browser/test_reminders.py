@@ -6,10 +6,7 @@ import time
 
 from playwright.sync_api import expect
 
-from secretariat.demo import demo_id
-from tests.browser.conftest import sign_in
-
-AGREEMENTS = demo_id("task", "agreements")  # the demo's task assigned to sara, due three days ago
+from tests.browser.conftest import LIVE_OVERDUE, LIVE_OVERDUE_TITLE, sign_in
 
 
 def reminders_region(page):
@@ -24,7 +21,7 @@ def test_sara_sees_her_overdue_task_among_her_reminders_and_acknowledges_it(page
         time.sleep(0.2)
         page.reload()
     region = reminders_region(page)
-    row = region.get_by_role("row").filter(has_text="Catalogue bilateral and multilateral agreements")
+    row = region.get_by_role("row").filter(has_text=LIVE_OVERDUE_TITLE)
     expect(row).to_contain_text("Overdue")
     before = int(region.locator(".total").inner_text())
 
@@ -32,11 +29,11 @@ def test_sara_sees_her_overdue_task_among_her_reminders_and_acknowledges_it(page
 
     assert page.url.endswith("/")
     expect(reminders_region(page).get_by_role("row").filter(
-        has_text="Catalogue bilateral and multilateral agreements")).to_have_count(0)
+        has_text=LIVE_OVERDUE_TITLE)).to_have_count(0)
     if before > 1:
         expect(reminders_region(page).locator(".total")).to_have_text(str(before - 1))
     # Both the reminder and its acknowledgement are in the task's history, by whom they were made.
-    page.goto(f"/ui/tasks/{AGREEMENTS}")
+    page.goto(f"/ui/tasks/{LIVE_OVERDUE}")
     timeline = page.locator(".timeline > li")
     expect(timeline.filter(has_text="Reminder raised")).to_contain_text("by scheduler")
     expect(timeline.filter(has_text="Reminder acknowledged")).to_contain_text("by sara")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from uuid import uuid5
 
-import pytest
 
 from importing.importer import IMPORT_NAMESPACE
 from tests.e2e.conftest import assert_problem, unique
@@ -83,9 +82,6 @@ def test_the_command_line_prints_the_report_and_exits_1_when_a_line_is_refused(s
     assert again.returncode == 0 and "2 already imported" in again.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="needs ?as_of to read by occurred_at (issue 13's effective-time reading, "
-                                       "another branch); today it reads by the recorded timestamp. Drop this mark "
-                                       "once that is merged (strict: it then fails as XPASS, as a reminder)")
 def test_items_read_as_of_a_past_instant_answer_by_effective_time(as_user):
     prefix = unique("asof-")
     assert post_import(as_user("admin"), history(prefix)).status_code == 200
