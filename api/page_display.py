@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from domain.actor import Actor
 from domain.application import SecretariatApplication
 from domain.errors import DomainError
-from domain.item import LADDER_STARTS, WorkflowItem
+from domain.item import WorkflowItem
+from domain.item_deadlines import LADDER_STARTS
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import RELATION_ROLE, Field, Workflow
 

@@ -42,7 +42,8 @@ from sqlalchemy import func, select  # noqa: E402
 from projections.as_of import dashboard_as_of  # noqa: E402
 from projections.database import engine_for  # noqa: E402
 from projections.history_tables import TABLES as HISTORY_TABLES  # noqa: E402
-from projections.items import ItemsProjection, items  # noqa: E402
+from projections.items import ItemsProjection  # noqa: E402
+from projections.items_tables import items  # noqa: E402
 from projections.queries import ReadModels  # noqa: E402
 from projections.runner import ProjectionRunner  # noqa: E402
 from shared import load_average, log, percentile, postgres_reachable, table  # noqa: E402

@@ -14,15 +14,13 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from domain.actor import SCHEDULER, Actor
+from domain.actor import Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
 from domain.effective_time import EffectiveEvent, EffectiveTime, effective
-from domain.errors import Forbidden, InvalidTransition, NotFound, RuleBroken, ValidationFailed
-from domain.reminders import (
-    HEAD, MENTION, MENTIONED, ReminderClock, higher_rung, ladder_position, passed_at_start, reminder_id,
-    restarted_ladders, rung_due, superseded,
-)
+from domain.errors import Forbidden, InvalidTransition, RuleBroken, ValidationFailed
+from domain.item_deadlines import DeadlineLadders
+from domain.reminders import MENTION, MENTIONED, reminder_id
 from domain.workflow import Action, Link, Workflow, refuse_nul
 
 # A business rule: given the item's fields (with state) and the action's values,
@@ -31,12 +29,7 @@ Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 MAX_COMMENT_CHARACTERS = 10_000
 # An item carries its comments in its fields (read models, pages and the API show them whole): so many, no more.
 MAX_COMMENTS_PER_ITEM = 500
-# The field keeping, per deadline kind, when the ladder of a deadline set by an imported event starts
-# (`{"due", "from"}`: see domain/reminders.py); kept in the fields so that read models' copies know it too.
-LADDER_STARTS = "reminder_ladders_from"
-
-
-class WorkflowItem(EffectiveTime, Aggregate):
+class WorkflowItem(DeadlineLadders, EffectiveTime, Aggregate):
     """An item of one workflow. A workflow module declares here, on its subclass, everything the rest of
     the system needs to know of it (routes, views, pages, reminders and the audit log derive from these),
     and domain/registry.py lists it: that is all adding a workflow takes."""
@@ -75,24 +68,11 @@ class WorkflowItem(EffectiveTime, Aggregate):
 
         def apply(self, item: "WorkflowItem") -> None:
             action = item.workflow_action_for(type(self).__name__)
-            # Only imported events, and events on items that have imported ladders, pay for this bookkeeping.
-            imported = self.occurred_at < self.timestamp
-            tracked = imported or LADDER_STARTS in item.fields
-            before = item._dues() if tracked and item.state else {}
+            before = item.dues_before(self)
             item.fields.update(self.data)
             if action.target is not None:
                 item.state = action.target
-            if item.fields.get("reminders"):  # a deadline this action moved starts a fresh ladder
-                moved = superseded(item.fields["reminders"], {d["kind"]: d["due"] for d in item.own_deadlines()})
-                if moved is not None:
-                    item.fields["reminders"] = moved
-            if tracked:
-                starts = restarted_ladders(item.fields.get(LADDER_STARTS, {}), before, item._dues(),
-                                           imported=imported, at=self.timestamp)
-                if starts:
-                    item.fields[LADDER_STARTS] = starts
-                else:
-                    item.fields.pop(LADDER_STARTS, None)
+            item.keep_ladders(self, before)
 
     class Created(Event, Aggregate.Created):
         def apply(self, item: "WorkflowItem") -> None:
@@ -242,39 +222,6 @@ class WorkflowItem(EffectiveTime, Aggregate):
         item.fields = fields
         return item
 
-    def raise_due_reminders(self, clock: ReminderClock, now: datetime) -> list[dict[str, Any]]:
-        """Raise, on each open deadline, the latest rung fallen due by `now` and not yet raised.
-
-        Running it twice raises nothing the second time: the ladder's position is the item's own
-        state, and two schedulers racing lose on the item's version, not on a view.
-        """
-        up_to = clock.last_rung_day(now)
-        raised = []
-        for line in self.deadlines(clock):
-            rung = rung_due(line["due"], line["last_reminder"], up_to) if line["open"] else None
-            if rung is None:
-                continue
-            reminder = {"reminder_id": str(reminder_id(self.id, self.version + 1)),  # the version of its event
-                        "deadline": line["kind"], "due": line["due"], "rung": rung.name,
-                        "instant": clock.instant(line["due"], rung),
-                        "addressed_to": [HEAD] if rung.escalates else line["addressed_to"], "title": self.title}
-            self.trigger_event(self.ReminderRaised, timestamp=now, actor=SCHEDULER, reason=None, data=reminder)
-            raised.append(reminder)
-        return raised
-
-    def acknowledge_reminder(self, reminder: str, actor: Actor, *, now: datetime) -> bool:
-        """Record that an addressee saw the reminder; False (and no event) if it already was."""
-        entry = self.reminders.get(reminder)
-        if entry is None:
-            raise NotFound(f"no reminder {reminder} on this {self.workflow.title.lower()}")
-        if not addressed_to(entry["addressed_to"], actor):
-            raise Forbidden(f"the reminder is addressed to {', '.join(entry['addressed_to'])}")
-        if entry["acknowledged_by"] is not None:
-            return False
-        self.trigger_event(self.ReminderAcknowledged, timestamp=now, actor=actor.username, reason=None,
-                           data={"reminder_id": reminder})
-        return True
-
     def attach(self, attachment: Attachment, actor: Actor, *, now: datetime) -> bool:
         """Record a file attached to the item; False (and no event) if a file with its digest already is."""
         if not self.may_attach(actor):
@@ -365,34 +312,6 @@ class WorkflowItem(EffectiveTime, Aggregate):
         """What names the item to those who read it (pages, lists, search, exports): by default its title."""
         return self.title
 
-    @property
-    def reminders(self) -> dict[str, dict[str, Any]]:
-        return self.fields.get("reminders", {})
-
-    def deadlines(self, clock: ReminderClock = ReminderClock()) -> list[dict[str, Any]]:
-        """The item's deadlines: `[{"kind", "due", "open", "addressed_to", "last_reminder"}]`.
-
-        `last_reminder` is the last rung raised on the deadline's current ladder (None before the first), or,
-        for a deadline an import set, the last rung passed silently before the import when that is higher.
-        """
-        starts = self.fields.get(LADDER_STARTS, {})
-        lines = []
-        for line in self.own_deadlines():
-            last = ladder_position(self.reminders.values(), line["kind"], line["due"])
-            start = starts.get(line["kind"])
-            if start is not None and start["due"] == line["due"]:
-                last = higher_rung(last, passed_at_start(clock, line["due"], start["from"]))
-            lines.append({**line, "last_reminder": last})
-        return lines
-
-    def _dues(self) -> dict[str, date]:
-        """Each deadline's kind and day, as the item stands."""
-        return {line["kind"]: line["due"] for line in self.own_deadlines()}
-
-    def own_deadlines(self) -> list[dict[str, Any]]:
-        """`[{"kind", "due", "open", "addressed_to"}]`: subclasses say which deadlines they have."""
-        return []
-
     @classmethod
     def workflow_action_for(cls, event_name: str) -> Action:
         return cls._action_by_event()[event_name]
@@ -417,13 +336,3 @@ def _given(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def _facet(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def deadline(kind: str, due: date | None, is_open: bool, addressed_to: list[str]) -> list[dict[str, Any]]:
-    """A deadline line; `addressed_to` names who its reminders go to: `user:NAME` or `role:ROLE`."""
-    return [] if due is None else [{"kind": kind, "due": due, "open": is_open, "addressed_to": addressed_to}]
-
-
-def addressed_to(addressees: list[str], actor: Actor) -> bool:
-    return any(a == f"user:{actor.username}" or (a.startswith("role:") and actor.has_role(a[5:]))
-               for a in addressees)

@@ -7,7 +7,8 @@ from typing import Any, Mapping
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from domain.actor import Actor
-from domain.item import WorkflowItem, deadline
+from domain.item import WorkflowItem
+from domain.item_deadlines import deadline
 from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
 from domain.workflow import Action, Field, Link, Precondition, Workflow, check_rule
 

@@ -13,7 +13,8 @@ from typing import Any, Mapping
 from domain.actor import PARTIES, Actor
 from domain.calendar import BusinessCalendar
 from domain.errors import ValidationFailed
-from domain.item import WorkflowItem, deadline
+from domain.item import WorkflowItem
+from domain.item_deadlines import deadline
 from domain.workflow import Action, Field, Link, Precondition, Workflow
 
 STAFF = ("secretariat", "head")

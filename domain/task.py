@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from domain.item import WorkflowItem, deadline
+from domain.item import WorkflowItem
+from domain.item_deadlines import deadline
 from domain.meeting import MADE_AT_A_MEETING, names_meeting_and_conclusion_together
 from domain.workflow import Action, Field, Link, Workflow
 

@@ -22,6 +22,18 @@ def _interval_columns() -> list[Column]:
             Column("span", SmallInteger, nullable=False)]  # 0 while open, else span_of(to_pos - from_pos)
 
 
+def _mandate_columns() -> list[Column]:
+    """What a mandate row keeps, in the interval table and in the late one alike."""
+    return [Column("state", String(32), nullable=False), Column("reference", String(100)),
+            Column("created_position", BigInteger, nullable=False)]
+
+
+def _deadline_columns() -> list[Column]:
+    """What a deadline row keeps, in the interval table and in the late one alike."""
+    return [Column("collection", String(32), nullable=False), Column("due", Date, nullable=False),
+            Column("title", Text), Column("assignee", String(64)), Column("party", String(8))]
+
+
 counters = Table(
     "view_history_counters", metadata,
     Column("counter", String(16), primary_key=True),  # COUNTERS
@@ -38,9 +50,7 @@ mandates = Table(
     "view_history_mandates", metadata,
     Column("id", String(36), primary_key=True),
     *_interval_columns(),
-    Column("state", String(32), nullable=False),
-    Column("reference", String(100)),
-    Column("created_position", BigInteger, nullable=False),
+    *_mandate_columns(),
     Index("ix_view_history_mandates_held", "span", "from_pos"),
 )
 
@@ -49,11 +59,7 @@ deadlines = Table(
     Column("item_id", String(36), primary_key=True),
     Column("kind", String(32), primary_key=True),
     *_interval_columns(),
-    Column("collection", String(32), nullable=False),
-    Column("due", Date, nullable=False),
-    Column("title", Text),
-    Column("assignee", String(64)),
-    Column("party", String(8)),
+    *_deadline_columns(),
     Index("ix_view_history_deadlines_held", "span", "from_pos"),
     # The open rows by due, with what a list's conditions need: the first 200 that held are found without
     # reading the thousands of stale open deadlines a store may hold.
@@ -97,9 +103,7 @@ late_mandates = Table(
     "view_history_late_mandates", metadata,
     Column("position", BigInteger, primary_key=True),
     Column("id", String(36), nullable=False),
-    Column("state", String(32), nullable=False),
-    Column("reference", String(100)),
-    Column("created_position", BigInteger, nullable=False),
+    *_mandate_columns(),
 )
 
 late_deadlines = Table(
@@ -107,11 +111,7 @@ late_deadlines = Table(
     Column("position", BigInteger, primary_key=True),
     Column("item_id", String(36), nullable=False),
     Column("kind", String(32), primary_key=True),
-    Column("collection", String(32), nullable=False),
-    Column("due", Date, nullable=False),
-    Column("title", Text),
-    Column("assignee", String(64)),
-    Column("party", String(8)),
+    *_deadline_columns(),
     Index("ix_view_history_late_deadlines_due", "position", "due"),
 )
 

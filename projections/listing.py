@@ -15,7 +15,7 @@ from domain.actor import Actor
 from domain.errors import Forbidden
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
-from projections.items import FILTER_COLUMNS, item_facets, items
+from projections.items_tables import FILTER_COLUMNS, item_facets, items
 from projections.search import matches, rank, search
 
 AGGREGATES = WORKFLOW_ITEMS.collections

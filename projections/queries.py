@@ -16,8 +16,8 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Workflow
 from projections.database import as_utc
-from projections.items import (bucket_seconds, deadlines, item_counts, items,
-                               mandate_tasks, restore, state_durations)
+from projections.items import restore
+from projections.items_tables import bucket_seconds, deadlines, item_counts, items, mandate_tasks, state_durations
 
 AGGREGATES = WORKFLOW_ITEMS.collections
 from projections.listing import matching_any, order_by, readable as _readable, readable_anywhere, searched

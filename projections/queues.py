@@ -18,7 +18,8 @@ from domain.actor import Actor
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.waiting import RELATION_FIELD, queue_states, unassigned_for, waiting_on
-from projections.items import items, restore
+from projections.items import restore
+from projections.items_tables import items
 from projections.queries import ReadModels, matching
 
 # Candidates read per collection, oldest first: a queue longer than this is a backlog to work through in the

@@ -17,7 +17,8 @@ from sqlalchemy.pool import StaticPool
 
 from domain.actor import Actor
 from domain.application import SecretariatApplication
-from projections.items import ItemsProjection, metadata
+from projections.items import ItemsProjection
+from projections.items_tables import metadata
 from projections.queries import ReadModels
 
 BATCH = 1000

@@ -99,7 +99,7 @@ def dashboard_parts(read_models: ReadModels, today: date) -> dict[str, Callable[
     """The dashboard's queries one by one (--diagnose), through ReadModels' own methods."""
     from sqlalchemy import select
 
-    from projections.items import items
+    from projections.items_tables import items
 
     workflow = Mandate.workflow
     with read_models.engine.connect() as conn:
@@ -116,7 +116,7 @@ def query_plans(read_models: ReadModels) -> str:
     """The plans the store picks for the two costliest statements (--diagnose)."""
     from sqlalchemy import func, select
 
-    from projections.items import items, mandate_tasks
+    from projections.items_tables import items, mandate_tasks
 
     with read_models.engine.connect() as conn:
         ids = [r.id for r in conn.execute(select(items.c.id).where(items.c.collection == "mandates").limit(50))]

@@ -32,7 +32,7 @@ def reset_view(runner: ProjectionRunner, projection: ItemsProjection) -> None:
 def view_counts(runner: ProjectionRunner) -> dict[tuple[str, str], int]:
     from sqlalchemy import select
 
-    from projections.items import item_counts
+    from projections.items_tables import item_counts
 
     with runner.engine.connect() as conn:
         return {(r.collection, r.state): r.n for r in conn.execute(select(item_counts))}

@@ -20,7 +20,7 @@ from sqlalchemy import event, func, select
 
 from deadlines import Made, Store, settings_for
 from projections import tracking
-from projections.items import deadlines
+from projections.items_tables import deadlines
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
 from shared import log, profile_text
 

@@ -59,29 +59,37 @@ def test_the_dashboard_as_of_any_instant_equals_the_replay_of_the_log_up_to_it(s
                                                                               seed):
     rng = random.Random(seed)
     projection = runner.projections[0]
-
-    def project_some_and_unsettle_the_clock():
-        runner.batch_size = rng.choice([1, 4, 9, 50])
-        runner.run_batch(projection)
-        if rng.random() < 0.3:
-            clock.advance(minutes=-rng.randint(1, 900))  # a server whose clock stepped back
-
-    walk(service, clock, rng, 300, between=project_some_and_unsettle_the_clock)
+    walk(service, clock, rng, 300, between=projecting_in_batches(runner, clock, rng, clock_steps_back=0.3))
     runner.batch_size = rng.choice([3, 17, 1000])
     runner.catch_up(projection)
     engine = engine_for(store_env)
     try:
         events = logged_events(service)
-        asked = instants_to_ask(events, rng)
-        nonempty = 0
-        for instant in asked:
-            for actor, replayed in zip(CAST, replayed_dashboards_as_of(service, CAST, instant, TZ, events)):
-                expected = replayed
-                assert dashboard_as_of(engine, actor, instant, TZ) == expected, (instant, actor)
-                nonempty += bool(expected["overdue"] or expected["upcoming"]) and bool(expected["mandates"])
-        assert nonempty > len(asked)  # the instants fell where there was something to show
+        assert_every_dashboard_equals_the_replay(service, engine, instants_to_ask(events, rng), events)
     finally:
         engine.dispose()
+
+
+def projecting_in_batches(runner, clock, rng: random.Random, *, clock_steps_back: float):
+    """What a walk does between commands: the projection runs a batch of some size, and now and then the server's
+    clock steps back (by up to 15 hours)."""
+    def project_some_and_unsettle_the_clock():
+        runner.batch_size = rng.choice([1, 4, 9, 50])
+        runner.run_batch(runner.projections[0])
+        if rng.random() < clock_steps_back:
+            clock.advance(minutes=-rng.randint(1, 900))
+    return project_some_and_unsettle_the_clock
+
+
+def assert_every_dashboard_equals_the_replay(service, engine, asked: list, events: list) -> None:
+    """Every user's dashboard as of each instant asked is the replay's; and the instants fell where there was
+    something to show."""
+    nonempty = 0
+    for instant in asked:
+        for actor, expected in zip(CAST, replayed_dashboards_as_of(service, CAST, instant, TZ, events)):
+            assert dashboard_as_of(engine, actor, instant, TZ) == expected, (instant, actor)
+            nonempty += bool(expected["overdue"] or expected["upcoming"]) and bool(expected["mandates"])
+    assert nonempty > len(asked)
 
 
 def test_a_rebuilt_history_answers_as_the_one_kept_batch_by_batch(service, runner, clock, store_env):

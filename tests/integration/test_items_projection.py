@@ -16,7 +16,8 @@ from sqlalchemy import select
 from projections import tracking
 from projections.database import engine_for
 from projections.as_of import dashboard_as_of
-from projections.items import ItemsProjection, items
+from projections.items import ItemsProjection
+from projections.items_tables import items
 from projections.runner import ProjectionRunner
 from tests.factories import (ALBA, AUDREY, ERIK, HANA, MILAN, SARA, mandate_values, register_cast, request_values,
                              task_values)

@@ -14,7 +14,8 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.workflow import Action, Field, Workflow
 from projections.database import engine_for
-from projections.items import ItemsProjection, item_facets
+from projections.items import ItemsProjection
+from projections.items_tables import item_facets
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
 from tests.factories import ALBA, MILAN, SARA, register_cast, valid_values

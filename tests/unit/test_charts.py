@@ -12,7 +12,7 @@ from api.charts import (BOTTOM, HEIGHT, INK, LIGHT_PAIR, MUTED, PALETTE, TOP, ba
                         human_duration, line_chart, nice_ceiling, stacked_bar_chart)
 from api.workflow_diagram import CURRENT_FILL, layers, moves, workflow_diagram
 from domain.application import WORKFLOWS
-from projections.items import duration_bucket
+from projections.items_tables import duration_bucket
 from projections.queries import time_in_state_of
 from projections.time_series import MAX_MONTHS, month_starts
 
