@@ -89,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget-workflows", type=int, help="budget: task workflows per round (default 200, "
                                                              "quick 60)")
     parser.add_argument("--budget-warmup", type=int, default=20, help="budget: untimed workflows first (default 20)")
+    parser.add_argument("--budget-clients", type=int, default=1,
+                        help="budget: requests in flight (default 1: each part's time is then exact)")
     parser.add_argument("--budget-rounds", type=int, default=2, help="budget: rounds, bare and ours in turns "
                                                                      "(default 2)")
     parser.add_argument("--profile", action="store_true",
@@ -103,7 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.budget_only:
         args.budget = args.skip_in_process = args.skip_http = True
     for name in ("tasks", "runs", "chunks", "rounds", "http_workflows", "clients", "probe_workflows",
-                 "budget_workflows", "budget_rounds"):
+                 "budget_workflows", "budget_rounds", "budget_clients"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup < 0 or args.http_seconds <= 0 or args.http_seconds > 300:
