@@ -12,12 +12,13 @@ from typing import Annotated, Any, Literal, Optional
 from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from api.deps import CurrentActor, ReadModelsDep, Service
+from api.deps import CurrentActor, ReadModelsDep, Service, TokenHolderDep, actor_holding_token
 from api.expensive import expensive_read
 from api.exports import EXPORT_RESPONSES, EXPORT_ROWS, export_items
 from api.params import MAX_FILTER_VALUES, Instant, ItemIdFilter, Offset, SearchQuery, Version, limit_up_to
 from api.rendering import JSON, item_document, item_response, read_your_write
 from api.schemas import History, body_model, page_model, public_model
+from api.tokens import TokenHolder
 from domain.errors import NotFound, ValidationFailed
 from domain.item import WorkflowItem
 from domain.workflow import Action, Workflow
@@ -51,8 +52,9 @@ def add_items_routes(router: APIRouter, cls: type[WorkflowItem]) -> None:
 
     @router.post(base, tags=tags, status_code=201, response_model=public,
                  summary=workflow.creating_action.description, name=f"{workflow.name}.{workflow.creating_action.name}")
-    def create(body: create_body, actor: CurrentActor, request: Request,
+    def create(body: create_body, holder: TokenHolderDep, request: Request,
                idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
+        actor = actor_holding_token(request, holder)  # first: see api/deps.py
         values, reason = _values(body)
         outcome = request.app.state.service.create(collection, actor, values, reason=reason,
                                                    idempotency_key=idempotency_key,
@@ -109,8 +111,9 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
     who = ", ".join(action.who)
     moves = f"{' | '.join(action.sources)} → {action.target or 'same state'}"
 
-    def act(item_id: str, actor, request: Request, body: Optional[BaseModel], if_match: Optional[str],
+    def act(item_id: str, holder: TokenHolder, request: Request, body: Optional[BaseModel], if_match: Optional[str],
             idempotency_key: Optional[str]):
+        actor = actor_holding_token(request, holder)  # first: see api/deps.py
         values, reason = _values(body)
         outcome = request.app.state.service.act(collection, item_id, action.name, actor, values, reason=reason,
                                                 expected_version=_version_in(if_match),
@@ -119,16 +122,17 @@ def _add_action_route(router: APIRouter, workflow: Workflow, action: Action, pub
         return read_your_write(request, outcome.position, item_response(outcome.item, actor))
 
     # Two signatures, so that OpenAPI marks the body required exactly where the table requires something.
-    # The commands take the service from the app's state rather than as a dependency (see api/deps.py).
+    # The commands take the service from the app's state rather than as a dependency, and the actor's check
+    # in two halves (both in api/deps.py): each dependency costs every request, a sync one a thread hop.
     if needs_body:
-        def take_action(item_id: str, actor: CurrentActor, request: Request, body: body_type,
+        def take_action(item_id: str, holder: TokenHolderDep, request: Request, body: body_type,
                         if_match: IfMatch = None, idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
-            return act(item_id, actor, request, body, if_match, idempotency_key)
+            return act(item_id, holder, request, body, if_match, idempotency_key)
     else:
-        def take_action(item_id: str, actor: CurrentActor, request: Request,
+        def take_action(item_id: str, holder: TokenHolderDep, request: Request,
                         body: Optional[body_type] = None, if_match: IfMatch = None,
                         idempotency_key: IdempotencyKey = None, prefer: Prefer = None):
-            return act(item_id, actor, request, body, if_match, idempotency_key)
+            return act(item_id, holder, request, body, if_match, idempotency_key)
 
     router.add_api_route(f"{base}/{{item_id}}/{action.name}", take_action, methods=["POST"], tags=tags,
                          response_model=public, name=f"{workflow.name}.{action.name}", summary=f"{action.name} ({moves})",
