@@ -396,10 +396,14 @@ def measure(label: str, kind: str, build: Callable[[], Any], wrap: Callable[[Wra
 
 
 def _children() -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
-    except OSError:
-        return []
+    """This process's child processes, whichever of its threads started them."""
+    children = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        try:
+            children += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass  # the thread ended meanwhile
+    return children
 
 
 def _children_cpu(client: int) -> float:
