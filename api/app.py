@@ -11,8 +11,9 @@ from fastapi.responses import PlainTextResponse
 from api.deps import CurrentActor, RunnerDep, Service, Tokens
 from api.expensive import ExpensiveReads
 from api.limits import RequestLimiter, RequestLimits
-from api.items import items_router
+from api.items import add_items_routes
 from api.methods import install_allowed_methods
+from api.route_index import install_route_index
 from api.openapi import document_every_answer
 from api.problems import install_problem_handlers, problem
 from api.rendering import JSON
@@ -96,7 +97,8 @@ def create_api(service: SecretariatApplication, read_models: ReadModels, runner:
     api.include_router(pages_router)
     api.include_router(report_pages_router)
     for cls in AGGREGATES.values():
-        api.include_router(items_router(cls))
+        add_items_routes(api.router, cls)  # last: their `/{item_id}/{action}` would take the routes above
+    install_route_index(api)
     return api
 
 

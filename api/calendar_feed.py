@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from icalendar import Calendar, Event
 from pydantic import BaseModel
 
-from api.deps import BearerCredentials, CurrentActor, ReadModelsDep, Service, Tokens, current_actor
+from api.deps import BearerCredentials, CurrentActor, ReadModelsDep, Service, Tokens, actor_of
 from api.expensive import expensive_read
 from api.page_display import label_for
 from api.rendering import JSON
@@ -45,7 +45,7 @@ def feed_reader(service: Service, tokens: Tokens, credentials: BearerCredentials
                 = None) -> Actor:
     """The user an access token (Authorization header) or a calendar token (`?token=`) names, roles as now."""
     if credentials is not None:
-        return current_actor(service, tokens, credentials)
+        return actor_of(service, tokens, credentials)
     if token is None:
         raise HTTPException(401, "the feed needs ?token=<calendar token> (its URL comes from POST "
                                  "/calendar/feed-token) or Authorization: Bearer <token>",

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import answer_401_before_422
 from domain.errors import (Conflict, DomainError, Forbidden, InvalidTransition, NotFound, PreconditionFailed,
                            RuleBroken, ValidationFailed)
 from projections.store_errors import STORE_ERRORS, StoreTrouble, store_trouble
@@ -55,6 +56,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        try:
+            await answer_401_before_422(request)  # routes that check the user after validating: see api/deps.py
+        except StarletteHTTPException as not_signed_in:
+            return await http_error(request, not_signed_in)
         if (media_type := _unsupported_media_type(request)) is not None:
             return problem(415, "unsupported-media-type", "Unsupported media type",
                            f"this route takes {media_type}, not {request.headers['content-type']}")

@@ -26,6 +26,7 @@ The parts live beside this entry point, each imported as a top-level module:
     in_process.py    part 1 and the optional cProfile
     http_servers.py  part 2's server subprocesses (ours, bare FastAPI) and their CPU time
     http_load.py     part 2's closed-loop clients, rounds and report
+    command_budget.py  part 3 (--budget): server CPU per command by part, ours and the bare app
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ for path in (str(ROOT), str(BENCH_DIR)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+from command_budget import bench_budget, report_budget  # noqa: E402
 from http_load import bench_http, report_http  # noqa: E402
 from in_process import bench_in_process, profile_in_process, report_in_process  # noqa: E402
 from shared import load_average, log  # noqa: E402
@@ -80,6 +82,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-http", action="store_true", help="leave out part 2")
     parser.add_argument("--diagnose", action="store_true",
                         help="in process: add a column for ours with no snapshot store (diagnostic)")
+    parser.add_argument("--budget", action="store_true",
+                        help="also print the HTTP command path's server CPU per command by part, ours beside the "
+                             "bare app (bench/command_budget.py)")
+    parser.add_argument("--budget-only", action="store_true", help="only the budget (implies --budget)")
+    parser.add_argument("--budget-workflows", type=int, help="budget: task workflows per round (default 200, "
+                                                             "quick 60)")
+    parser.add_argument("--budget-warmup", type=int, default=20, help="budget: untimed workflows first (default 20)")
+    parser.add_argument("--budget-clients", type=int, default=1,
+                        help="budget: requests in flight (default 1: each part's time is then exact)")
+    parser.add_argument("--budget-rounds", type=int, default=2, help="budget: rounds, bare and ours in turns "
+                                                                     "(default 2)")
     parser.add_argument("--profile", action="store_true",
                         help="also print a cProfile of ours on SQLite over --tasks task workflows")
     args = parser.parse_args(argv)
@@ -88,7 +101,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.http_workflows = args.http_workflows or (150 if quick else 1000)
     args.http_seconds = args.http_seconds or (8.0 if quick else 30.0)
     args.probe_workflows = args.probe_workflows or (15 if quick else 50)
-    for name in ("tasks", "runs", "chunks", "rounds", "http_workflows", "clients", "probe_workflows"):
+    args.budget_workflows = args.budget_workflows or (60 if quick else 200)
+    if args.budget_only:
+        args.budget = args.skip_in_process = args.skip_http = True
+    for name in ("tasks", "runs", "chunks", "rounds", "http_workflows", "clients", "probe_workflows",
+                 "budget_workflows", "budget_rounds", "budget_clients"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.warmup < 0 or args.http_seconds <= 0 or args.http_seconds > 300:
@@ -106,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         parts = [("1. In process", lambda: report_in_process(bench_in_process(args, tmp), args), args.skip_in_process),
                  ("2. HTTP", lambda: report_http(*bench_http(args, tmp), args), args.skip_http),
+                 ("3. HTTP budget", lambda: report_budget(bench_budget(args, tmp), args), not args.budget),
                  ("Profile of ours in process on SQLite", lambda: profile_in_process(args, tmp), not args.profile)]
         for title, run, skipped in parts:
             if skipped:

@@ -26,7 +26,11 @@ def free_port() -> int:
 
 
 def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of a process and all its live descendants (from /proc)."""
+    """User + system CPU seconds of a process and all its descendants (from /proc): the live ones, and those
+    that ended and were waited for by a process of the tree (their time is in its cutime and cstime).
+
+    So every process `secretariat serve` starts counts: the master, its workers, and any process of
+    their own (a projection follower or scheduler process), even one that ends during the measurement."""
     tick = os.sysconf("SC_CLK_TCK")
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
@@ -39,7 +43,7 @@ def tree_cpu_seconds(root: int) -> float:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        times[int(entry)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Protocol
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor
@@ -235,11 +236,16 @@ class UserAdministration:
     def actor_holding(self, username: str, generation: int, *, calendar: bool = False) -> Actor | None:
         """The actor a token names, if it is of the user's current generation and the user is active.
 
-        The user is loaded anyway for their roles, so the check costs no query.
+        Asked on every request: the user as the store has it now, so a revoked role or an ended token is
+        gone on the very next request, whichever process changed it. The per-process cache is brought
+        up to date with one query for newer events (the library's fast-forward), and its copy is read
+        as it is, not deep-copied as a command's would be: nothing here changes it.
         """
         try:
-            user = self.user(username)
-        except NotFound:
+            user = self.repository.get(User.id_for(username), deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(user, User):
             return None
         current = user.generation_pair()[1 if calendar else 0]
         return user.as_actor() if user.is_active and generation == current else None
