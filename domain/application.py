@@ -13,7 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscoder, Mapper, Transcoder, Transcoding
 from eventsourcing.utils import get_topic
 
 from domain.actor import Actor
@@ -30,6 +30,7 @@ from domain.reading import ItemReading
 from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import DEFAULT_TIME, ReminderClock
 from domain.reminding import Reminding
+from domain.stored_json import OrjsonTranscoder, ResolvedTopicsMapper
 from domain.user import User
 from domain.user_admin import PasswordHasher, UserAdministration
 from domain.workflow import Link, Workflow
@@ -97,6 +98,16 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
         super().close()
         if self.personal_keys is not None:
             self.personal_keys.close()
+
+    # The stored format is the library's JSON with the transcodings below, byte for byte; orjson writes and
+    # reads it (domain/stored_json.py), and the mapper resolves each topic once.
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ResolvedTopicsMapper)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
