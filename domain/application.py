@@ -13,7 +13,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscoder, Mapper, Transcoder, Transcoding
+from eventsourcing.persistence import DecimalAsStr, IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import get_topic
 
 from domain.actor import Actor
@@ -30,7 +30,7 @@ from domain.reading import ItemReading
 from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import DEFAULT_TIME, ReminderClock
 from domain.reminding import Reminding
-from domain.stored_json import OrjsonTranscoder, ResolvedTopicsMapper
+from domain.stored_json import OrjsonStoredJSON
 from domain.user import User
 from domain.user_admin import PasswordHasher, UserAdministration
 from domain.workflow import Link, Workflow
@@ -58,7 +58,7 @@ class DateAsISO(Transcoding):
 
 
 class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministration, CalendarAdministration,
-                             HistoryImport, Application[UUID]):
+                             HistoryImport, OrjsonStoredJSON, Application[UUID]):
     # The name fixes table names and topics for good: never change it.
     name = "secretariat"
     aggregates = AGGREGATES
@@ -99,16 +99,8 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
         if self.personal_keys is not None:
             self.personal_keys.close()
 
-    # The stored format is the library's JSON with the transcodings below, byte for byte; orjson writes and
-    # reads it (domain/stored_json.py), and the mapper resolves each topic once.
-    def construct_mapper(self) -> Mapper[UUID]:
-        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ResolvedTopicsMapper)
-
-    def construct_transcoder(self) -> Transcoder:
-        transcoder = OrjsonTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
-
+    # The stored format: the library's JSON with these transcodings, byte for byte (the audit chain hashes it),
+    # written and read by orjson (OrjsonStoredJSON, domain/stored_json.py).
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -242,11 +234,12 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
             position = batch[-1].id + 1
         return ids
 
-    def _load(self, cls: type, item_id: UUID | str) -> Any:
-        """The aggregate as it is now, whoever asks (what callers may read is `visible_item`'s to decide)."""
+    def _load(self, cls: type, item_id: UUID | str, *, to_change: bool = True) -> Any:
+        """The aggregate as it is now, whoever asks (what callers may read is `visible_item`'s to decide).
+        `to_change=False`: only to look at, so the cached aggregate itself, not a copy (never change it)."""
         uuid = self._uuid(cls, item_id)
         try:
-            item = self.repository.get(uuid)
+            item = self.repository.get(uuid, deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             raise NotFound(f"no {_title(cls)} with id {item_id}") from None
         if not isinstance(item, cls):
@@ -265,7 +258,7 @@ class SecretariatApplication(ItemReading, Reminding, Commenting, UserAdministrat
         for name in type(item).user_fields:
             if values.get(name):
                 try:
-                    self._load(User, User.id_for(values[name]))
+                    self._load(User, User.id_for(values[name]), to_change=False)  # that it exists
                 except NotFound:
                     raise ValidationFailed(name, f"{name} {values[name]!r} is not a user") from None
 

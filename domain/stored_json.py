@@ -20,7 +20,8 @@ and writes floats its own way), so values are never handed to it as they are:
   any failure, is read again by the library's decoder, which gives its own value or its own error.
 
 `ResolvedTopicsMapper` is the library's `Mapper` with each topic's class, class version and
-upcasters looked up once per process instead of on every event.
+upcasters looked up once per process instead of on every event. `OrjsonStoredJSON` puts both in an
+`eventsourcing` application (`SecretariatApplication`; the benchmark's bare floor when asked).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.domain import DomainEventProtocol, TAggregateID
-from eventsourcing.persistence import (DatetimeAsISO, DecimalAsStr, JSONTranscoder, Mapper,
-                                       MapperDeserialisationError, StoredEvent, Transcoding, UUIDAsHex,
+from eventsourcing.persistence import (DatetimeAsISO, DecimalAsStr, InfrastructureFactory, JSONTranscoder, Mapper,
+                                       MapperDeserialisationError, StoredEvent, Transcoder, Transcoding, UUIDAsHex,
                                        find_id_convertor)
 from eventsourcing.utils import resolve_topic
 
@@ -193,3 +194,19 @@ class ResolvedTopicsMapper(Mapper[TAggregateID], Generic[TAggregateID]):
         self._upcasters[cls, from_version] = upcasters
         return upcasters
 
+
+
+class OrjsonStoredJSON:
+    """Mixin for an `eventsourcing` Application (before it in the bases): its events stored by the orjson
+    codec and read by the resolved-topics mapper, with the transcodings its `register_transcodings` gives.
+    A cipher or compressor set in the environment still applies (the library's factory adds them)."""
+
+    factory: InfrastructureFactory
+
+    def construct_mapper(self) -> Mapper[Any]:
+        return self.factory.mapper(transcoder=self.construct_transcoder(), mapper_class=ResolvedTopicsMapper)
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)  # type: ignore[attr-defined]
+        return transcoder
