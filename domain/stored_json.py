@@ -35,7 +35,7 @@ import orjson
 from eventsourcing.domain import DomainEventProtocol, TAggregateID
 from eventsourcing.persistence import (DatetimeAsISO, DecimalAsStr, InfrastructureFactory, JSONTranscoder, Mapper,
                                        MapperDeserialisationError, StoredEvent, Transcoder, Transcoding, UUIDAsHex,
-                                       find_id_convertor)
+                                       find_id_convertor, pass_through_convertor)
 from eventsourcing.utils import resolve_topic
 
 # The JSON types `json`'s encoder writes itself (subclasses too) before it asks its `default` hook.
@@ -114,7 +114,12 @@ def _reviver(decoders: dict[str, Callable[[Any], Any]]) -> Callable[[Any], Any]:
         if kind is dict:
             for key, value in obj.items():
                 if type(value) in _LOOK_INSIDE:
-                    obj[key] = revived(value)
+                    # Most are a transcoded value holding a string (a timestamp): decoded here, a call less.
+                    if (type(value) is dict and len(value) == 2 and type(value.get("_data_")) is str
+                            and type(value.get("_type_")) is str):
+                        obj[key] = decoders[value["_type_"]](value["_data_"])
+                    else:
+                        obj[key] = revived(value)
             if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
                 return decoders[obj["_type_"]](obj["_data_"])
             return obj
@@ -142,18 +147,20 @@ class ResolvedTopicsMapper(Mapper[TAggregateID], Generic[TAggregateID]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._classes: dict[str, tuple[type, int]] = {}
-        self._id_convertors: dict[tuple[type, type], Callable[[Any], Any]] = {}
+        # Topic -> its class and class version, and the originator id's type last seen with it and the
+        # id's converter for that type (None: the id as it is).
+        self._classes: dict[str, tuple[type, int, type | None, Callable[[Any], Any] | None]] = {}
         self._upcasters: dict[tuple[type, int], list[Callable[[dict[str, Any]], Any]]] = {}
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[TAggregateID]:
         topic = stored_event.topic
         try:
-            cls, class_version = self._classes[topic]
+            cls, class_version, id_type, id_convertor = self._classes[topic]
         except KeyError:
             cls = resolve_topic(topic)
             class_version = getattr(cls, "class_version", 1)
-            self._classes[topic] = cls, class_version
+            id_type = id_convertor = None
+            self._classes[topic] = cls, class_version, id_type, id_convertor
 
         stored_state = stored_event.state
         try:
@@ -169,12 +176,13 @@ class ResolvedTopicsMapper(Mapper[TAggregateID], Generic[TAggregateID]):
             raise MapperDeserialisationError(msg) from e
 
         originator_id = stored_event.originator_id
-        id_type = type(originator_id)
-        try:
-            id_convertor = self._id_convertors[cls, id_type]
-        except KeyError:
-            id_convertor = self._id_convertors[cls, id_type] = find_id_convertor(cls, id_type)
-        event_state["originator_id"] = id_convertor(originator_id)
+        if type(originator_id) is not id_type:
+            id_type = type(originator_id)
+            id_convertor = find_id_convertor(cls, id_type)
+            if id_convertor is pass_through_convertor:
+                id_convertor = None
+            self._classes[topic] = cls, class_version, id_type, id_convertor
+        event_state["originator_id"] = originator_id if id_convertor is None else id_convertor(originator_id)
         event_state["originator_version"] = stored_event.originator_version
         from_version = event_state.pop("class_version", 1)
         if from_version < class_version:
