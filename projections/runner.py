@@ -332,7 +332,8 @@ class _Listener:
     def for_app(cls, app: SecretariatApplication, wake: threading.Event) -> "_Listener":
         channel = getattr(app.recorder, "channel_name", None)
         if channel is None:
-            return cls()  # SQLite: the API wakes the runner after each command, and polling covers the rest
+            return cls()  # SQLite: the API wakes the runner after each command (in process, or through serve's
+            # wake channel, secretariat/wake_channel.py), and polling covers the rest
         import psycopg
         from psycopg import sql
 
