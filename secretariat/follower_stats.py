@@ -28,6 +28,7 @@ class StatsPublisher:
     def __init__(self, run_dir: Path, runner: ProjectionRunner, ticks: TickStats) -> None:
         self.path = run_dir / STATS_FILE
         self.runner, self.ticks = runner, ticks
+        self._published = ""
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._publish_often, name="stats-publish", daemon=True)
         self._thread.start()
@@ -42,9 +43,13 @@ class StatsPublisher:
                     "scheduler": asdict(self.ticks),
                     "delivery_attempts": [[channel, outcome, n]
                                           for (channel, outcome), n in attempt_counts.snapshot().items()]}
+        text = json.dumps(document)
+        if text == self._published:
+            return  # idle: nothing to write
         partial = self.path.with_suffix(".partial")
-        partial.write_text(json.dumps(document))
+        partial.write_text(text)
         os.replace(partial, self.path)
+        self._published = text
 
     def close(self) -> None:
         self._stopped.set()
