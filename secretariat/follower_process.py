@@ -59,7 +59,8 @@ class FollowerProcess:
                 if self._stopping.is_set():
                     return
                 self.process = subprocess.Popen([sys.executable, "-m", "secretariat.follower_process",
-                                                 "--parent", str(os.getpid()), "--run-dir", str(self.run_dir)])
+                                                 "--parent", str(os.getpid()), "--run-dir", str(self.run_dir),
+                                                 *_registered_workflows()], env=_environment_with_our_path())
             started = time.monotonic()
             code = self.process.wait()
             if self._stopping.is_set():
@@ -84,6 +85,36 @@ class FollowerProcess:
                 process.kill()
                 process.wait()
         self._watcher.join(timeout=STOP_TIMEOUT)
+
+
+def _registered_workflows() -> list[str]:
+    """`--workflow module:Class` for each workflow registered in this process (a plug-in registered before
+    `serve` built anything included): the follower projects and reminds for the same workflows as the API."""
+    from domain.registry import WORKFLOW_ITEMS
+
+    return [arg for cls in WORKFLOW_ITEMS for arg in ("--workflow", f"{cls.__module__}:{cls.__qualname__}")]
+
+
+def _environment_with_our_path() -> dict[str, str]:
+    """This process's environment, with its import path, so that the follower imports what `serve` imported."""
+    path = [entry or os.getcwd() for entry in sys.path]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
+def _register(topics: list[str]) -> None:
+    """Register the workflows `serve` had registered that this process has not (its plug-ins)."""
+    import importlib
+
+    from domain.registry import WORKFLOW_ITEMS, register
+
+    known = {(cls.__module__, cls.__qualname__) for cls in WORKFLOW_ITEMS}
+    for topic in topics:
+        module, _, qualname = topic.partition(":")
+        if (module, qualname) not in known:
+            cls = importlib.import_module(module)
+            for part in qualname.split("."):
+                cls = getattr(cls, part)
+            register(cls)
 
 
 class _Terminated(Exception):
@@ -121,7 +152,7 @@ def follower_beside_workers() -> Iterator[FollowerProcess]:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def run(parent: int, run_dir: Path) -> None:
+def run(parent: int, run_dir: Path, workflows: list[str]) -> None:
     """The follower process itself: follow the log and tick the scheduler until SIGTERM (or `serve` ends)."""
     from secretariat.bootstrap import build_application, build_projections, build_scheduler
     from secretariat.follower_stats import StatsPublisher
@@ -134,6 +165,7 @@ def run(parent: int, run_dir: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for `serve`, which then stops this process
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # As in a worker: warnings from anyone, and what the follower and the scheduler say they did.
+    _register(workflows)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s:     [follower] %(message)s")
     for name in ("secretariat", log.name):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -159,8 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="serve's follower process (started by `secretariat serve`)")
     parser.add_argument("--parent", type=int, required=True, help="the pid of serve: this process ends with it")
     parser.add_argument("--run-dir", type=Path, required=True, help="serve's private folder (wake socket, stats)")
+    parser.add_argument("--workflow", action="append", default=[], help="module:Class of a workflow serve had "
+                        "registered (its plug-ins; the built-in ones are registered already)")
     args = parser.parse_args(argv)
-    run(args.parent, args.run_dir)
+    run(args.parent, args.run_dir, args.workflow)
 
 
 if __name__ == "__main__":
