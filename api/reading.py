@@ -1,7 +1,7 @@
 """Routes that read across items from the read models: dashboard, mandate progress, metrics."""
 
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Callable, Literal, Mapping, Optional, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -19,7 +19,7 @@ from projections.as_of import dashboard_as_of
 from audit.chain import GENESIS
 from audit.store import Head, sealed_head
 from projections.queries import progress_summary
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, Stats
 from scheduler.ticker import TickStats
 from scheduler.delivery import attempt_counts
 from scheduler.outbox import STATUSES, Outbox
@@ -39,6 +39,33 @@ class Dashboard(BaseModel):
     overdue: list[dict[str, Any]]
     upcoming: list[dict[str, Any]]
     mandates: list[dict[str, Any]]
+
+
+class FollowerStats(Protocol):
+    """What the deployment's follower did: this process's own counters when it follows (tests, one process),
+    or those `serve`'s follower process published (secretariat.follower_stats), for its API workers."""
+
+    def projections(self) -> Mapping[str, Stats]: ...
+
+    def scheduler(self) -> TickStats | None: ...
+
+    def delivery_attempts(self) -> Mapping[tuple[str, str], int]: ...
+
+
+class ThisProcessStats:
+    """The counters of this process's own runner, scheduler and delivery worker."""
+
+    def __init__(self, runner: ProjectionRunner, scheduler: Any) -> None:
+        self.runner, self._scheduler = runner, scheduler
+
+    def projections(self) -> Mapping[str, Stats]:
+        return self.runner.stats
+
+    def scheduler(self) -> TickStats | None:
+        return self._scheduler.stats if self._scheduler is not None else None
+
+    def delivery_attempts(self) -> Mapping[tuple[str, str], int]:
+        return attempt_counts.snapshot()
 
 
 router = APIRouter(tags=["Dashboard"])
@@ -77,15 +104,18 @@ def metrics(actor: CurrentActor, runner: RunnerDep, request: Request):
     scheduler ticks, deliveries (admin, auditor, head)."""
     if not any(actor.has_role(role) for role in METRICS_ROLES):
         raise Forbidden("metrics need the admin, auditor or head role")
+    follower: FollowerStats = getattr(request.app.state, "follower_stats", None) or ThisProcessStats(
+        runner, getattr(request.app.state, "scheduler", None))
     registry = CollectorRegistry()
-    registry.register(_ProjectionCollector(runner))
+    registry.register(_ProjectionCollector(runner, follower.projections()))
     if any(p.name == "audit_chain" for p in runner.projections):  # its table exists once the runner set it up
         registry.register(_AuditChainCollector(lambda: sealed_head(runner.reader or runner.engine)))
-    scheduler = getattr(request.app.state, "scheduler", None)
-    if scheduler is not None:
-        registry.register(_SchedulerCollector(scheduler.stats))
+    ticks = follower.scheduler()
+    if ticks is not None:
+        registry.register(_SchedulerCollector(ticks))
     if any(p.name == "deliveries" for p in runner.projections):  # its table exists once the runner set it up
-        registry.register(_DeliveriesCollector(Outbox(runner.engine, reader=runner.reader)))
+        registry.register(_DeliveriesCollector(Outbox(runner.engine, reader=runner.reader),
+                                               follower.delivery_attempts()))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
@@ -104,29 +134,33 @@ class _AuditChainCollector:
 
 
 class _ProjectionCollector:
-    def __init__(self, runner: ProjectionRunner) -> None:
-        self.runner = runner
+    def __init__(self, runner: ProjectionRunner, stats: Mapping[str, Stats]) -> None:
+        self.runner, self.stats = runner, stats
 
     def collect(self):
         lag = GaugeMetricFamily("secretariat_projection_lag_events", "Events the view is behind the log",
                                 labels=["view"])
-        events = CounterMetricFamily("secretariat_projection_events", "Events projected by this process",
+        at = GaugeMetricFamily("secretariat_projection_position", "The last event the view has projected, "
+                               "read from the store (whichever process projected it)", labels=["view"])
+        events = CounterMetricFamily("secretariat_projection_events", "Events projected by the follower",
                                      labels=["view"])
-        batches = CounterMetricFamily("secretariat_projection_batches", "Batches committed by this process",
+        batches = CounterMetricFamily("secretariat_projection_batches", "Batches committed by the follower",
                                       labels=["view"])
         seconds = CounterMetricFamily("secretariat_projection_batch_seconds", "Time spent in batches",
                                       labels=["view"])
         last = GaugeMetricFamily("secretariat_projection_last_batch_seconds", "Duration of the last batch",
                                  labels=["view"])
-        for view, behind in self.runner.lag().items():
-            stats = self.runner.stats.get(view)
-            lag.add_metric([view], behind)
+        head = self.runner.head()
+        for view, position in self.runner.positions().items():
+            stats = self.stats.get(view)
+            lag.add_metric([view], max(0, head - position))
+            at.add_metric([view], position)
             if stats:
                 events.add_metric([view], stats.events)
                 batches.add_metric([view], stats.batches)
                 seconds.add_metric([view], stats.total_batch_seconds)
                 last.add_metric([view], stats.last_batch_seconds)
-        yield from (lag, events, batches, seconds, last)
+        yield from (lag, at, events, batches, seconds, last)
 
 
 class _SchedulerCollector:
@@ -135,11 +169,11 @@ class _SchedulerCollector:
 
     def collect(self):
         stats = self.stats
-        yield CounterMetricFamily("secretariat_scheduler_ticks", "Scheduler ticks run by this process",
+        yield CounterMetricFamily("secretariat_scheduler_ticks", "Scheduler ticks run by the follower",
                                   value=stats.ticks)
         yield CounterMetricFamily("secretariat_scheduler_tick_failures", "Scheduler ticks that failed",
                                   value=stats.failures)
-        yield CounterMetricFamily("secretariat_reminders_raised", "Reminders raised by this process",
+        yield CounterMetricFamily("secretariat_reminders_raised", "Reminders raised by the follower",
                                   value=stats.raised)
         yield CounterMetricFamily("secretariat_scheduler_tick_seconds", "Time spent in ticks",
                                   value=stats.total_tick_seconds)
@@ -148,8 +182,8 @@ class _SchedulerCollector:
 
 
 class _DeliveriesCollector:
-    def __init__(self, outbox: Outbox) -> None:
-        self.outbox = outbox
+    def __init__(self, outbox: Outbox, attempts: Mapping[tuple[str, str], int]) -> None:
+        self.outbox, self.attempts = outbox, attempts
 
     def collect(self):
         rows = GaugeMetricFamily("secretariat_deliveries", "Deliveries in the outbox, read at scrape time",
@@ -158,8 +192,8 @@ class _DeliveriesCollector:
         for channel in sorted({channel for channel, _status in counts}):
             for status in STATUSES:  # zeros too, so that an alert on 'failed' has a series to watch
                 rows.add_metric([channel, status], counts.get((channel, status), 0))
-        tries = CounterMetricFamily("secretariat_delivery_attempts", "Delivery tries by this process, by outcome",
+        tries = CounterMetricFamily("secretariat_delivery_attempts", "Delivery tries by the follower, by outcome",
                                     labels=["channel", "outcome"])
-        for (channel, outcome), n in sorted(attempt_counts.snapshot().items()):
+        for (channel, outcome), n in sorted(self.attempts.items()):
             tries.add_metric([channel, outcome], n)
         yield from (rows, tries)

@@ -73,6 +73,8 @@ class ProjectionRunner:
     rebuild_batch_size: int = 10_000
     rebuild_pause_seconds: float = 0.12  # on SQLite, after each of a rebuild's transactions (see _let_writers_in)
     stats: dict[str, Stats] = field(default_factory=dict)
+    # Wakes a follower in another process (`serve`'s follower process), besides this runner's own.
+    wake_elsewhere: Callable[[], None] | None = None
     _wake: threading.Event = field(default_factory=threading.Event)
     _advanced: threading.Condition = field(default_factory=threading.Condition)
     _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
@@ -250,11 +252,19 @@ class ProjectionRunner:
     def wake(self) -> None:
         """New events were recorded: look now rather than at the next poll."""
         self._wake.set()
+        if self.wake_elsewhere is not None:
+            self.wake_elsewhere()
 
     def wait_for(self, position: int, timeout: float = 5.0) -> bool:
-        """Block until every view has projected `position` (read-your-writes); False on timeout."""
+        """Block until every view has projected `position` (read-your-writes); False on timeout.
+
+        A batch of this runner's own ends the wait at once; a follower in another process is seen
+        by reading the positions, first every 2 ms (a batch takes about 10 to 20 ms) and less
+        often the longer it takes, up to every 50 ms.
+        """
         self.wake()
         deadline = time.monotonic() + timeout
+        pause = 0.002
         while True:
             if min(self.positions().values(), default=position) >= position:
                 return True
@@ -262,7 +272,8 @@ class ProjectionRunner:
             if remaining <= 0:
                 return False
             with self._advanced:
-                self._advanced.wait(min(remaining, 0.05))
+                self._advanced.wait(min(remaining, pause))
+            pause = min(pause * 1.5, 0.05)
 
     def follow(self, stop: threading.Event, poll_seconds: float = 0.5, gather_seconds: float = 0.01) -> None:
         """Keep every view live until `stop` is set (a background thread of `serve` or `project`).
@@ -321,7 +332,8 @@ class _Listener:
     def for_app(cls, app: SecretariatApplication, wake: threading.Event) -> "_Listener":
         channel = getattr(app.recorder, "channel_name", None)
         if channel is None:
-            return cls()  # SQLite: the API wakes the runner after each command, and polling covers the rest
+            return cls()  # SQLite: the API wakes the runner after each command (in process, or through serve's
+            # wake channel, secretariat/wake_channel.py), and polling covers the rest
         import psycopg
         from psycopg import sql
 

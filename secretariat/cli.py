@@ -33,8 +33,11 @@ app.add_typer(audit, name="audit")
 def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="Port to listen on", min=1, max=65535)] = 8000,
           workers: Annotated[int, typer.Option(help="Worker processes (stateless; share the store)", min=1)] = 1):
-    """Run the HTTP API over the configured store."""
+    """Run the HTTP API over the configured store, with the read models' follower and the reminder scheduler
+    in a process of their own."""
     import uvicorn
+
+    from secretariat.follower_process import follower_beside_workers
 
     settings = load_settings()
     settings.token_key()  # make (or check) the key file once, before any worker starts
@@ -46,9 +49,12 @@ def serve(host: Annotated[str, typer.Option(help="Address to listen on")] = "127
     # Forwarded headers (scheme, client) count only from the proxies the settings trust; from anyone else
     # they are ignored, so the session cookie is Secure exactly when a trusted TLS proxy says https.
     proxies = [str(network) for network in settings.trusted_proxy_networks]
-    uvicorn.run("secretariat.server:api_from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False, proxy_headers=bool(proxies),
-                forwarded_allow_ips=proxies or None)
+    # The read models' follower and the reminder scheduler run once, in a process of their own beside the
+    # workers (whatever their number): a worker only serves, and never waits for the follower's GIL.
+    with follower_beside_workers():
+        uvicorn.run("secretariat.server:serving_api", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", access_log=False, proxy_headers=bool(proxies),
+                    forwarded_allow_ips=proxies or None)
 
 
 @app.command()

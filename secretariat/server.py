@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -20,16 +22,28 @@ from attachments.routes import Attachments
 from attachments.settings import AttachmentSettings
 from secretariat.access_log import redact_tokens_in_access_log
 from secretariat.bootstrap import build_application, build_projections, build_scheduler
+from secretariat.follower_process import RUN_DIR_ENV
+from secretariat.follower_stats import PublishedStats
 from secretariat.settings import Settings, event_store_env
+from secretariat.wake_channel import WAKE_SOCKET, WakeSender
 from secretariat.worker_life import die_with_master
 
 
-def api_from_settings(settings: Settings | None = None, *, follow: bool = True) -> FastAPI:
-    """Each uvicorn worker calls this once (`factory=True`): one application service per process.
+def serving_api() -> FastAPI:
+    """What `serve`'s uvicorn workers run (`factory=True`): they only serve. The follower process that
+    `serve` starts beside them keeps the read models live and runs the scheduler, once per deployment."""
+    return api_from_settings(follow=False, run_dir=Path(os.environ[RUN_DIR_ENV]))
 
-    With `follow`, the worker also keeps the read models live in a background thread and runs
-    the reminder scheduler; several workers doing so is safe (tracking positions make every
-    batch happen once, and an item raises each reminder once however many schedulers ask).
+
+def api_from_settings(settings: Settings | None = None, *, follow: bool = True,
+                      run_dir: Path | None = None) -> FastAPI:
+    """One application service per process.
+
+    With `follow`, this process also keeps the read models live in a background thread and runs
+    the reminder scheduler (tests, and anyone serving the app on their own); several processes
+    doing so is safe (tracking positions make every batch happen once, and an item raises each
+    reminder once however many schedulers ask). Without it, `run_dir` is where `serve`'s follower
+    process listens for wake-ups after each command and publishes its counters for /metrics.
     """
     die_with_master()  # a worker (`serve --workers N`) ends with its master, never holding the port alone
     settings = settings or Settings()
@@ -37,6 +51,9 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
     service = build_application(settings)
     read_models, runner = build_projections(service, event_store_env(settings.database_url))
     reminders = build_scheduler(settings, service, read_models, runner)
+    wake_sender = WakeSender(run_dir / WAKE_SOCKET) if run_dir is not None and not follow else None
+    if wake_sender is not None:
+        runner.wake_elsewhere = wake_sender.send
     attachments = Attachments(blob_store_for(event_store_env(settings.database_url)),
                               max_bytes=AttachmentSettings().attachment_max_bytes)
 
@@ -60,6 +77,8 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
                 jobs.shutdown(wait=True)
             if follow:
                 follower.join(timeout=5)
+            if wake_sender is not None:
+                wake_sender.close()
             service.close()
 
     throttle = SignInThrottle(lockout_failures=settings.sign_in_lockout_failures,
@@ -73,6 +92,8 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True) 
                      audit_archive=StoreAuditArchive(service, runner.reader or runner.engine,
                                                      settings.key_folder() / AUDIT_KEY_FILE))
     api.state.scheduler = reminders
+    if not follow and run_dir is not None:
+        api.state.follower_stats = PublishedStats(run_dir)
     api.state.base_url = settings.base_url
     return api
 

@@ -25,9 +25,15 @@ def die_with_master() -> None:
     master = multiprocessing.parent_process()
     if master is None:
         return  # `serve` with one worker is the master itself: it outlives whatever started it
+    die_with(master.pid)
+
+
+def die_with(master_pid: int) -> None:
+    """End this process (SIGTERM) when the process `master_pid`, its parent, ends (for the follower process,
+    which `serve` starts as a plain subprocess, so multiprocessing does not know its parent)."""
     if not _ask_kernel_for_signal_on_parent_death():
-        threading.Thread(target=_watch_parent, args=(master.pid,), name="master-watchdog", daemon=True).start()
-    if os.getppid() != master.pid:  # the master died before the request above took effect
+        threading.Thread(target=_watch_parent, args=(master_pid,), name="master-watchdog", daemon=True).start()
+    if os.getppid() != master_pid:  # the master died before the request above took effect
         os.kill(os.getpid(), signal.SIGTERM)
 
 
