@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 from sqlalchemy import Connection, Engine, MetaData, Table, inspect
 
@@ -30,6 +30,22 @@ class Projection(Protocol):
 
     def beside(self, suffix: str) -> "Projection":
         """The same projection writing into fresh copies of its tables, named with `suffix`."""
+
+
+@runtime_checkable
+class Gathering(Protocol):
+    """A copy (from `beside`) that applies a rebuild in memory and writes each row once at the end.
+
+    `gather` applies a batch with no SQL, so the runner calls it with no transaction open; the rows it
+    and `prepare_flush` line up wait for `write_pending`, which the runner calls in a short transaction.
+    """
+
+    def gather(self, batch: Sequence[tuple[int, Any]]) -> None: ...
+
+    def prepare_flush(self) -> bool:
+        """Line up the next chunk of what was gathered; True while more remains after it."""
+
+    def write_pending(self, conn: Connection) -> None: ...
 
 
 BUILDING = "__building"
@@ -71,11 +87,12 @@ class ProjectionRunner:
     # time; with 10,000 most are written once, which halves a rebuild's time. On SQLite a batch
     # holds the write lock, so commands wait up to about half a second while a rebuild runs.
     rebuild_batch_size: int = 10_000
-    rebuild_pause_seconds: float = 0.12  # on SQLite, after each of a rebuild's transactions (see _let_writers_in)
+    rebuild_pause_seconds: float = 0.12  # on SQLite, between a rebuild's transactions (see _let_writers_in)
     stats: dict[str, Stats] = field(default_factory=dict)
     _wake: threading.Event = field(default_factory=threading.Event)
     _advanced: threading.Condition = field(default_factory=threading.Condition)
     _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
+    _unlocked_at: float = float("-inf")  # when the rebuild's last transaction ended (see _let_writers_in)
 
     def setup(self) -> None:
         """Create what is missing; a view built with another version of its definition is rebuilt.
@@ -154,29 +171,40 @@ class ProjectionRunner:
             for table in building.tables:
                 table.create(conn)
             tracking.start_afresh(conn, name, projection.version)
+        self._unlocked_at = time.perf_counter()
+        gathering = isinstance(building, Gathering)
         position = done = 0
         while True:
             notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
             if notifications:
                 started = time.perf_counter()
-                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
+                # Decoded (and, by a gathering copy, applied) before the transaction, which on SQLite holds
+                # the lock every command waits for: that work is the pause between two transactions.
                 batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                if gathering:
+                    building.gather(batch)
+                self._let_writers_in()
                 with self.engine.begin() as conn:
-                    building.handle(conn, batch)
+                    if gathering:
+                        building.write_pending(conn)
+                    else:
+                        building.handle(conn, batch)
                     tracking.advance(conn, name, position, notifications[-1].id)
+                self._unlocked_at = time.perf_counter()
                 position, done = notifications[-1].id, done + len(notifications)
                 self._count(projection, len(notifications), time.perf_counter() - started)
                 if progress:
                     progress(len(notifications))
-                self._let_writers_in()
             if len(notifications) < self.rebuild_batch_size:
                 break
-        flush = getattr(building, "flush", None)
-        more = flush is not None  # a copy that gathered the rebuild in memory writes it now, each row once
+        more = gathering  # a copy that gathered the rebuild in memory writes it now, each row once
         while more:  # a chunk per transaction, so that commands get the lock in between
-            with self.engine.begin() as conn:
-                more = flush(conn)
+            more = building.prepare_flush()
             self._let_writers_in()
+            with self.engine.begin() as conn:
+                building.write_pending(conn)
+            self._unlocked_at = time.perf_counter()
+        self._let_writers_in()
         with self.engine.begin() as conn:
             while True:  # the events recorded since the last batch, under the lock the switch needs anyway
                 count, end = self._project(conn, building, position)
@@ -196,13 +224,17 @@ class ProjectionRunner:
         return done
 
     def _let_writers_in(self) -> None:
-        """Between a rebuild's transactions on SQLite, let the commands waiting for its lock have it.
+        """Before a rebuild's next transaction on SQLite, let the commands waiting for its lock have it.
 
         SQLite has no queue for its lock: a waiting writer polls (every 100 ms at most), and a
-        rebuild that began its next transaction at once would take the lock again before it.
+        rebuild that began its next transaction at once would take the lock again before it. So
+        the lock stays free for `rebuild_pause_seconds` after each transaction; the work done
+        since it ended (reading, decoding and applying the next batch) counts towards that.
         """
         if self.engine.dialect.name == "sqlite":
-            time.sleep(self.rebuild_pause_seconds)
+            left = self.rebuild_pause_seconds - (time.perf_counter() - self._unlocked_at)
+            if left > 0:
+                time.sleep(left)
 
     def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
         """Read and apply the batch after `start` within the caller's transaction (for rebuilds)."""
