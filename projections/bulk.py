@@ -56,6 +56,12 @@ class PendingRows:
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._rows.values())
 
+    def take(self) -> "PendingRows":
+        """The rows pending so far, as rows of their own; none are left pending here."""
+        taken = PendingRows()
+        taken._rows, self._rows = self._rows, {}
+        return taken
+
     def write(self, conn: Connection) -> None:
         """Insert every pending row in the caller's transaction, and forget them."""
         pending, self._rows = self._rows, {}

@@ -128,7 +128,11 @@ class ItemsProjection:
 
     def write_pending(self, conn: Connection) -> None:
         """Insert the rows that `gather` and `prepare_flush` lined up, in the caller's transaction."""
-        self._pending.write(conn)
+        self.take_pending().write(conn)
+
+    def take_pending(self) -> PendingRows:
+        """The rows that `gather` and `prepare_flush` lined up, to write (see runner.Gathering)."""
+        return self._pending.take()
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""

@@ -11,6 +11,7 @@ import gc
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
@@ -34,12 +35,18 @@ class Projection(Protocol):
         """The same projection writing into fresh copies of its tables, named with `suffix`."""
 
 
+class Writes(Protocol):
+    def write(self, conn: Connection) -> None:
+        """Write these rows in the caller's transaction."""
+
+
 @runtime_checkable
 class Gathering(Protocol):
     """A copy (from `beside`) that applies a rebuild in memory and writes each row once at the end.
 
     `gather` applies a batch with no SQL, so the runner calls it with no transaction open; the rows it
-    and `prepare_flush` line up wait for `write_pending`, which the runner calls in a short transaction.
+    and `prepare_flush` line up are handed over by `take_pending`, and the runner writes them in a short
+    transaction of their own while the next batch is gathered.
     """
 
     def gather(self, batch: Sequence[tuple[int, Any]]) -> None: ...
@@ -47,7 +54,8 @@ class Gathering(Protocol):
     def prepare_flush(self) -> bool:
         """Line up the next chunk of what was gathered; True while more remains after it."""
 
-    def write_pending(self, conn: Connection) -> None: ...
+    def take_pending(self) -> Writes:
+        """The rows lined up so far, to write; they are no longer pending here."""
 
 
 BUILDING = "__building"
@@ -178,38 +186,10 @@ class ProjectionRunner:
                 table.create(conn)
             tracking.start_afresh(conn, name, projection.version)
         self._unlocked_at = time.perf_counter()
-        gathering = isinstance(building, Gathering)
-        position = done = 0
-        while True:
-            notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
-            if notifications:
-                started = time.perf_counter()
-                # Decoded (and, by a gathering copy, applied) before the transaction, which on SQLite holds
-                # the lock every command waits for: that work is the pause between two transactions.
-                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                if gathering:
-                    building.gather(batch)
-                self._let_writers_in()
-                with self.engine.begin() as conn:
-                    if gathering:
-                        building.write_pending(conn)
-                    else:
-                        building.handle(conn, batch)
-                    tracking.advance(conn, name, position, notifications[-1].id)
-                self._unlocked_at = time.perf_counter()
-                position, done = notifications[-1].id, done + len(notifications)
-                self._count(projection, len(notifications), time.perf_counter() - started)
-                if progress:
-                    progress(len(notifications))
-            if len(notifications) < self.rebuild_batch_size:
-                break
-        more = gathering  # a copy that gathered the rebuild in memory writes it now, each row once
-        while more:  # a chunk per transaction, so that commands get the lock in between
-            more = building.prepare_flush()
-            self._let_writers_in()
-            with self.engine.begin() as conn:
-                building.write_pending(conn)
-            self._unlocked_at = time.perf_counter()
+        if isinstance(building, Gathering):
+            position, done = self._gather(projection, building, name, progress)
+        else:
+            position, done = self._build_in_batches(projection, building, name, progress)
         self._let_writers_in()
         with self.engine.begin() as conn:
             while True:  # the events recorded since the last batch, under the lock the switch needs anyway
@@ -228,6 +208,77 @@ class ProjectionRunner:
             tracking.advance(conn, projection.name, 0, position)
         self._known.pop(projection.name, None)
         return done
+
+    def _build_in_batches(self, projection: Projection, building: Projection, name: str,
+                          progress: Callable[[int], None] | None) -> tuple[int, int]:
+        """Project the log into the copy a batch per transaction; where it got, and how many events."""
+        position = done = 0
+        while True:
+            notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
+            if notifications:
+                started = time.perf_counter()
+                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
+                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                self._let_writers_in()
+                with self.engine.begin() as conn:
+                    building.handle(conn, batch)
+                    tracking.advance(conn, name, position, notifications[-1].id)
+                self._unlocked_at = time.perf_counter()
+                position, done = notifications[-1].id, done + len(notifications)
+                self._count(projection, len(notifications), time.perf_counter() - started)
+                if progress:
+                    progress(len(notifications))
+            if len(notifications) < self.rebuild_batch_size:
+                return position, done
+
+    def _gather(self, projection: Projection, building: Gathering, name: str,
+                progress: Callable[[int], None] | None) -> tuple[int, int]:
+        """Gather the log into a copy that keeps the view in memory, then write what it lined up, each row
+        once; where it got, and how many events.
+
+        The rows of each batch (and then of each chunk of the view) are written in a transaction of their
+        own, in a thread of their own, while this thread reads, decodes and applies the next batch: the
+        database's work and Python's overlap. The transactions run one at a time, in order (each waits for
+        the one before to commit), and on SQLite each waits out the pause after the one before.
+        """
+        def commit(rows: Writes, start: int | None, end: int | None) -> None:  # in the writing thread
+            self._let_writers_in()
+            with self.engine.begin() as conn:
+                rows.write(conn)
+                if end is not None:
+                    tracking.advance(conn, name, start or 0, end)
+            self._unlocked_at = time.perf_counter()
+
+        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writes") as writer:
+            under_way: Future | None = None
+
+            def hand_over(start: int | None = None, end: int | None = None) -> None:
+                nonlocal under_way
+                rows = building.take_pending()
+                if under_way is not None:
+                    under_way.result()  # one transaction at a time (and at most two batches' rows in memory)
+                under_way = writer.submit(commit, rows, start, end)
+
+            position = done = 0
+            while True:
+                notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
+                if notifications:
+                    started = time.perf_counter()
+                    building.gather([(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+                    hand_over(position, notifications[-1].id)
+                    position, done = notifications[-1].id, done + len(notifications)
+                    self._count(projection, len(notifications), time.perf_counter() - started)
+                    if progress:
+                        progress(len(notifications))
+                if len(notifications) < self.rebuild_batch_size:
+                    break
+            more = True
+            while more:  # a chunk per transaction, so that commands get the lock in between
+                more = building.prepare_flush()
+                hand_over()
+            if under_way is not None:
+                under_way.result()
+        return position, done
 
     def _let_writers_in(self) -> None:
         """Before a rebuild's next transaction on SQLite, let the commands waiting for its lock have it.
