@@ -72,12 +72,6 @@ class ItemsProjection:
         """
         return ItemsProjection(self.transcoder, copies_beside(self.tables, suffix), gather=True)
 
-    def flush(self, conn: Connection, rows: int | None = None) -> bool:
-        """Write up to `rows` items of what was gathered, each row once; True while some remain to write."""
-        more = self.prepare_flush(rows)
-        self.write_pending(conn)
-        return more
-
     def prepare_flush(self, rows: int | None = None) -> bool:
         """Line up the rows of up to `rows` gathered items (no SQL); True while some remain after these.
 
