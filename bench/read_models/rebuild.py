@@ -62,6 +62,9 @@ class RebuildResult:
     catch_up: dict[int, list[float]] = field(default_factory=dict)
     floor: list[float] = field(default_factory=list)  # read, decode and apply only; no view
     raw_floor: list[float] = field(default_factory=list)  # SELECT every stored row + orjson.loads; no library
+    # This process's CPU seconds (all its threads; not the database server's) for each of the above, per run:
+    # on a machine shared with other work they vary far less than the wall-clock seconds.
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"rebuild": [], "floor": [], "raw floor": []})
 
 
 def time_floor(service, batch_size: int) -> float:
@@ -127,14 +130,19 @@ def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespac
                 log(f"    run {run + 1}/{args.runs}: catch_up from zero, batch {size}: {done:,} events in "
                     f"{result.catch_up[size][-1]:.2f} s")
             runner = ProjectionRunner(service, engine, [projection])
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             done = runner.rebuild(projection)
             result.rebuild.append(time.perf_counter() - began)
+            result.cpu["rebuild"].append(time.process_time() - cpu)
             check_view(runner, history, "rebuild")
             log(f"    run {run + 1}/{args.runs}: rebuild: {done:,} events in {result.rebuild[-1]:.2f} s")
+            cpu = time.process_time()
             result.floor.append(time_floor(service, runner.rebuild_batch_size))
+            result.cpu["floor"].append(time.process_time() - cpu)
             log(f"    run {run + 1}/{args.runs}: floor (read, decode, apply; no view): {result.floor[-1]:.2f} s")
+            cpu = time.process_time()
             result.raw_floor.append(time_raw_floor(service, env))
+            result.cpu["raw floor"].append(time.process_time() - cpu)
             log(f"    run {run + 1}/{args.runs}: raw floor (SELECT + orjson.loads; no library): "
                 f"{result.raw_floor[-1]:.2f} s")
     finally:
