@@ -237,8 +237,8 @@ class ProjectionRunner:
         once; where it got, and how many events.
 
         The rows of each batch (and then of each chunk of the view) are written in a transaction of their
-        own, in a thread of their own, while this thread reads, decodes and applies the next batch: the
-        database's work and Python's overlap. The transactions run one at a time, in order (each waits for
+        own, in a thread of their own, while this thread decodes and applies the next batch, which a third
+        thread has read meanwhile: the database's work and Python's overlap. The transactions run one at a time, in order (each waits for
         the one before to commit), and on SQLite each waits out the pause after the one before.
         """
         def commit(rows: Writes, start: int | None, end: int | None) -> None:  # in the writing thread
@@ -249,7 +249,9 @@ class ProjectionRunner:
                     tracking.advance(conn, name, start or 0, end)
             self._unlocked_at = time.perf_counter()
 
-        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writes") as writer:
+        size, read = self.rebuild_batch_size, self.app.recorder.select_notifications
+        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writes") as writer, \
+                ThreadPoolExecutor(1, thread_name_prefix="rebuild-reads") as reader:
             under_way: Future | None = None
 
             def hand_over(start: int | None = None, end: int | None = None) -> None:
@@ -260,8 +262,11 @@ class ProjectionRunner:
                 under_way = writer.submit(commit, rows, start, end)
 
             position = done = 0
+            page = reader.submit(read, 1, size)
             while True:
-                notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
+                notifications = page.result()
+                if len(notifications) == size:  # the next page is read while this one is applied
+                    page = reader.submit(read, notifications[-1].id + 1, size)
                 if notifications:
                     started = time.perf_counter()
                     building.gather([(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
@@ -270,7 +275,7 @@ class ProjectionRunner:
                     self._count(projection, len(notifications), time.perf_counter() - started)
                     if progress:
                         progress(len(notifications))
-                if len(notifications) < self.rebuild_batch_size:
+                if len(notifications) < size:
                     break
             more = True
             while more:  # a chunk per transaction, so that commands get the lock in between
