@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.cheap_copy import CheapDeepCopy
 from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.errors import RuleBroken, ValidationFailed
 from domain.workflow import check_rule
@@ -29,7 +30,7 @@ class Closure:
     closed_at: datetime
 
 
-class Closures(EffectiveTime, Aggregate):
+class Closures(CheapDeepCopy, EffectiveTime, Aggregate):
     # Not snapshotted: the state is keyed by date (not a JSON key), and a few closures a year
     # replay in no time; loads come from the application's aggregate cache anyway.
 

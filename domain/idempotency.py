@@ -12,11 +12,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.cheap_copy import CheapDeepCopy
 from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.errors import ValidationFailed
 
 
-class IdempotencyRecord(EffectiveTime, Aggregate):
+class IdempotencyRecord(CheapDeepCopy, EffectiveTime, Aggregate):
     class Recorded(EffectiveEvent, Aggregate.Created):
         occurred_at: datetime
         username: str

@@ -17,6 +17,7 @@ from eventsourcing.domain import Aggregate
 from domain.actor import Actor
 from domain.attachment import Attachment
 from domain.calendar import BusinessCalendar
+from domain.cheap_copy import CheapDeepCopy
 from domain.effective_time import EffectiveEvent, EffectiveTime, effective
 from domain.errors import Forbidden, InvalidTransition, RuleBroken, ValidationFailed
 from domain.item_deadlines import DeadlineLadders
@@ -29,7 +30,7 @@ Rule = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
 MAX_COMMENT_CHARACTERS = 10_000
 # An item carries its comments in its fields (read models, pages and the API show them whole): so many, no more.
 MAX_COMMENTS_PER_ITEM = 500
-class WorkflowItem(DeadlineLadders, EffectiveTime, Aggregate):
+class WorkflowItem(CheapDeepCopy, DeadlineLadders, EffectiveTime, Aggregate):
     """An item of one workflow. A workflow module declares here, on its subclass, everything the rest of
     the system needs to know of it (routes, views, pages, reminders and the audit log derive from these),
     and domain/registry.py lists it: that is all adding a workflow takes."""

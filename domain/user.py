@@ -19,6 +19,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
+from domain.cheap_copy import CheapDeepCopy
 from domain.effective_time import EffectiveEvent, EffectiveTime
 from domain.actor import PARTIES, ROLES, Actor
 from domain.errors import ValidationFailed
@@ -30,7 +31,7 @@ USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
 EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}")
 
 
-class User(EffectiveTime, Aggregate):
+class User(CheapDeepCopy, EffectiveTime, Aggregate):
     class Event(EffectiveEvent, Aggregate.Event):
         actor: str
         occurred_at: datetime
