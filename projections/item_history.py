@@ -33,39 +33,53 @@ from sqlalchemy import Column, Connection, Table, bindparam, func, select, tuple
 
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
+from projections.bulk import PendingRows, from_dicts, insert_rows
 from projections.history_tables import (DEADLINES, DURATIONS, ITEMS, MANDATE_TASKS, MANDATES, OPEN, TABLES,
                                         micros, span_of)
 
 
 def facts(key: str, item: WorkflowItem, created_position: int) -> tuple:
-    """What the history keeps of an item: its counters' keys, its mandate row and its open deadlines."""
-    fields, collection = item.fields, item.workflow.collection
+    """What the history keeps of an item: its counters' keys, its mandate row and its open deadlines.
+
+    Worked out after every event of a rebuild, so written for speed: the progress link is looked up once
+    (as WORKFLOW_ITEMS.progress_collection and progress_parent would), and the title only for open deadlines.
+    """
+    fields, collection, state = item.fields, item.workflow.collection, item.state
+    progress = WORKFLOW_ITEMS.progress_link()
     keyed: list[tuple[str, tuple, tuple | None]] = []  # (which table, the row's key, its values)
-    if collection == WORKFLOW_ITEMS.progress_collection():
-        keyed.append((MANDATES, (key,), (item.state, fields.get("reference"), created_position)))
-    title, assignee, party = item.title, fields.get("assignee"), fields.get("party")
-    keyed += [(DEADLINES, (key, d["kind"]), (collection, d["due"], title, assignee, party))
-              for d in item.own_deadlines() if d["open"]]
-    counted = [(ITEMS, collection, item.state, 0)]
-    parent = WORKFLOW_ITEMS.progress_parent(item)
+    if progress is not None and collection == progress[1].collection:
+        keyed.append((MANDATES, (key,), (state, fields.get("reference"), created_position)))
+    lines = [d for d in item.own_deadlines() if d["open"]]
+    if lines:
+        title, assignee, party = item.title, fields.get("assignee"), fields.get("party")
+        keyed += [(DEADLINES, (key, d["kind"]), (collection, d["due"], title, assignee, party)) for d in lines]
+    parent = fields.get(progress[1].field) if progress is not None and isinstance(item, progress[0]) else None
     if parent:
-        counted.append((MANDATE_TASKS, parent, item.state, 0))
-    return tuple(counted), tuple(keyed)
+        return ((ITEMS, collection, state, 0), (MANDATE_TASKS, parent, state, 0)), tuple(keyed)
+    return ((ITEMS, collection, state, 0),), tuple(keyed)
 
 
 class ItemHistory:
     """Turns each event's change of an item's facts into history rows (see the module's docstring)."""
 
-    def __init__(self, tables: Sequence[Table] = TABLES, *, gather: bool = False) -> None:
+    def __init__(self, tables: Sequence[Table] = TABLES, *, pending: PendingRows | None = None) -> None:
+        """With `pending` it gathers (a rebuild into empty copies): open rows stay in memory until
+        `finish_gathering`, and the rows written meanwhile go to `pending` instead of the database."""
         self.tables = tuple(tables)
         (self._counters, mandates_table, deadlines_table, self._timeline, self._late, self._late_counters,
          self._late_mandates, self._late_deadlines) = self.tables
         self._rows = {MANDATES: mandates_table, DEADLINES: deadlines_table}
-        # While gathering (a rebuild into empty copies), open rows stay in memory until `flush`.
-        self._gathered: dict[tuple, _Open] | None = {} if gather else None
-        self._reached: int | None = None if not gather else -(2 ** 63)
+        self._pending = pending
+        self._gathered: dict[tuple, _Open] | None = {} if pending is not None else None
+        self._reached: int | None = None if pending is None else -(2 ** 63)
 
-    def record(self, conn: Connection, batch: Sequence[tuple[int, Any]],
+    def _insert_rows(self, conn: Connection | None, table: Table, names: Sequence[str], rows: list[tuple]) -> None:
+        if self._pending is not None:
+            self._pending.add(table, names, rows)
+        else:
+            insert_rows(conn, table, names, rows)
+
+    def record(self, conn: Connection | None, batch: Sequence[tuple[int, Any]],
                changes: Sequence[tuple[int, tuple | None, tuple, tuple | None]]) -> None:
         """Record a batch: every (position, event) for the timeline, and each item event's
         (position, facts before or None, facts after, ended stay's (collection, state, bucket) or None,
@@ -73,26 +87,33 @@ class ItemHistory:
         late = self._record_timeline(conn, batch, {position: micros(at) for position, *_, at in changes})
         steps: list[tuple[int, Table, tuple, Any]] = []  # (position, table, key, new values or a counter delta)
         late_rows: dict[Table, list[dict[str, Any]]] = {table: [] for table in self.tables[4:]}
+        counters, tables = self._counters, self._rows
         for position, before, after, ended, _ in changes:
-            deltas: dict[tuple, int] = {}
-            for counted in before[0] if before else ():
-                deltas[counted] = deltas.get(counted, 0) - 1
-            for counted in after[0]:
-                deltas[counted] = deltas.get(counted, 0) + 1
-            if ended:
-                deltas[(DURATIONS, *ended)] = 1
-            steps += [(position, self._counters, k, d) for k, d in deltas.items() if d]
-            if position in late:
-                self._gather_late(late_rows, position, late[position], deltas, after)
-            old = {(t, k): v for t, k, v in before[1]} if before else {}
-            new = {(t, k): v for t, k, v in after[1]}
-            steps += [(position, self._rows[t], k, None) for (t, k) in old if (t, k) not in new]
-            steps += [(position, self._rows[t], k, v) for (t, k), v in new.items() if old.get((t, k)) != v]
+            counted_before, keyed_before = before or ((), ())
+            counted_after, keyed_after = after
+            # Most events change few of the facts: the parts that did not change make no steps.
+            if counted_before != counted_after or ended or position in late:
+                deltas: dict[tuple, int] = {}
+                for counted in counted_before:
+                    deltas[counted] = deltas.get(counted, 0) - 1
+                for counted in counted_after:
+                    deltas[counted] = deltas.get(counted, 0) + 1
+                if ended:
+                    deltas[(DURATIONS, *ended)] = 1
+                steps += [(position, counters, k, d) for k, d in deltas.items() if d]
+                if position in late:
+                    self._gather_late(late_rows, position, late[position], deltas, after)
+            if keyed_before != keyed_after:
+                old = {(t, k): v for t, k, v in keyed_before}
+                new = {(t, k): v for t, k, v in keyed_after}
+                steps += [(position, tables[t], k, None) for (t, k) in old if (t, k) not in new]
+                steps += [(position, tables[t], k, v) for (t, k), v in new.items() if old.get((t, k)) != v]
         if steps:
             self._write(conn, steps)
         for table, rows in late_rows.items():
             if rows:
-                conn.execute(table.insert(), rows)
+                names = [c.name for c in table.columns]
+                self._insert_rows(conn, table, names, from_dicts(names, rows))
 
     def _gather_late(self, late_rows: dict[Table, list[dict[str, Any]]], position: int,
                      occurred: tuple[str, int], deltas: dict[tuple, int], after: tuple) -> None:
@@ -114,12 +135,13 @@ class ItemHistory:
                     {"position": position, "item_id": key[0], "kind": key[1],
                      **dict(zip(("collection", "due", "title", "assignee", "party"), values))})
 
-    def flush(self, conn: Connection) -> None:
-        """Write the rows gathered open, and from now on write every batch as it comes."""
+    def finish_gathering(self) -> None:
+        """Line up the rows gathered open (into `pending`), and from now on write every batch as it comes."""
         gathered, self._gathered = self._gathered, None
         self._reached = None
         if gathered:
-            self._insert(conn, [(table, key, row) for (table, key), row in gathered.items()])
+            self._insert(None, [(table, key, row) for (table, key), row in gathered.items()])
+        self._pending = None
 
     def _record_timeline(self, conn: Connection, batch: Sequence[tuple[int, Any]],
                          effective: dict[int, int]) -> dict[int, tuple[str, int]]:
@@ -136,11 +158,10 @@ class ItemHistory:
                 at = micros(event.occurred_at)
             if at > reached:
                 reached = at
-                rows.append({"position": position, "reached_micros": at})
+                rows.append((position, at))
             elif at < reached and position in effective:
                 late[position] = (str(event.originator_id), at)
-        if rows:
-            conn.execute(self._timeline.insert(), rows)
+        self._insert_rows(conn, self._timeline, ("position", "reached_micros"), rows)
         if self._gathered is not None:
             self._reached = reached
         return late
@@ -148,24 +169,31 @@ class ItemHistory:
     def _write(self, conn: Connection, steps: list[tuple[int, Table, tuple, Any]]) -> None:
         opened = self._gathered if self._gathered is not None else self._load(conn, steps)
         closing: list[tuple[Table, tuple, _Open, int]] = []  # rows in the database that stop holding
-        closed: list[tuple[Table, tuple, _Open, int]] = []  # rows made and replaced within this batch
+        closed: dict[Table, list[tuple]] = {}  # rows made and replaced since (in this batch, or while gathering)
+        counters = self._counters
         for position, table, key, change in steps:
-            old = opened.pop((table, key), None)
-            if table is self._counters:
+            held = (table, key)
+            old = opened.pop(held, None)
+            if table is counters:
                 n = (old.values[0] if old else 0) + change
                 values = (n,) if n else None
             else:
                 values = change
             if old is not None:
                 if old.values == values:
-                    opened[(table, key)] = old
+                    opened[held] = old
                     continue
                 if old.from_pos < position:  # a row replaced at the position that made it never held
-                    (closing if old.stored else closed).append((table, key, old, position))
+                    if old.stored:
+                        closing.append((table, key, old, position))
+                    else:  # its row as _insert makes it, with the span inlined (span_of)
+                        closed.setdefault(table, []).append(
+                            (*key, *old.values, old.from_pos, position, ((position - old.from_pos).bit_length() + 1) // 2))
             if values is not None:
-                opened[(table, key)] = _Open(position, values, stored=False)
+                opened[held] = _Open(position, values, stored=False)
         self._close(conn, closing)
-        self._insert(conn, [(t, k, o) for t, k, o, _ in closed], [p for *_, p in closed])
+        for table, rows in closed.items():
+            self._insert_rows(conn, table, _names(table), rows)
         if self._gathered is None:
             self._insert(conn, [(t, k, o) for (t, k), o in opened.items() if not o.stored])
 
@@ -197,16 +225,15 @@ class ItemHistory:
                                                                        for c in key_columns))
                          .values(to_pos=bindparam("new_to"), span=bindparam("new_span")), rows)
 
-    @staticmethod
-    def _insert(conn: Connection, rows: list[tuple[Table, tuple, "_Open"]], ends: list[int] | None = None) -> None:
-        by_table: dict[Table, list[dict]] = {}
+    def _insert(self, conn: Connection | None, rows: list[tuple[Table, tuple, "_Open"]],
+                ends: list[int] | None = None) -> None:
+        by_table: dict[Table, list[tuple]] = {}
         for i, (table, key, row) in enumerate(rows):
-            names = _names(table)
             to_pos = ends[i] if ends else OPEN
             span = span_of(to_pos - row.from_pos) if ends else 0
-            by_table.setdefault(table, []).append(dict(zip(names, (*key, *row.values, row.from_pos, to_pos, span))))
+            by_table.setdefault(table, []).append((*key, *row.values, row.from_pos, to_pos, span))
         for table, values in by_table.items():
-            conn.execute(table.insert(), values)
+            self._insert_rows(conn, table, _names(table), values)
 
 
 @functools.cache

@@ -30,6 +30,7 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.reminders import next_rung_day
 from projections import history_tables
+from projections.bulk import PendingRows, insert_rows
 from projections.database import as_utc
 from projections.item_history import ItemHistory, facts
 from projections.items_tables import (
@@ -56,10 +57,12 @@ class ItemsProjection:
         self.tables = tables
         (self._items, self._counts, self._mandate_tasks, self._deadlines, self._durations,
          self._facets, self._search) = tables[:OWN_TABLES]
-        self.history = ItemHistory(tables[OWN_TABLES:], gather=gather)
-        # While gathering, batches are applied in memory only and `flush` writes each row once.
+        # While gathering, batches are applied in memory only (`gather`), the rows they make wait in `_pending`
+        # for a transaction (`write_pending`), and `prepare_flush` lines up each item's rows once, at the end.
+        self._pending = PendingRows()
+        self.history = ItemHistory(tables[OWN_TABLES:], pending=self._pending if gather else None)
         self._gathered: dict[str, _Known] | None = {} if gather else None
-        self._gathered_durations: Counter[tuple[str, str, int]] = Counter()
+        self._gathered_durations: Counter[tuple[str, str, int]] | None = Counter()
 
     def beside(self, suffix: str) -> "ItemsProjection":
         """The same projection writing into fresh copies of its tables (for a rebuild beside the live ones).
@@ -69,33 +72,72 @@ class ItemsProjection:
         """
         return ItemsProjection(self.transcoder, copies_beside(self.tables, suffix), gather=True)
 
-    def flush(self, conn: Connection, rows: int | None = None) -> bool:
-        """Write up to `rows` items of what was gathered, each row once; True while some remain to write.
+    def prepare_flush(self, rows: int | None = None) -> bool:
+        """Line up the rows of up to `rows` gathered items (no SQL); True while some remain after these.
 
-        Once all is written, every batch is written as it comes. In chunks, so that the runner can
-        commit between them: on SQLite one transaction of a whole store's rows held the lock for seconds.
+        Once all is lined up (with the history's open rows, after the last items), every batch is written
+        as it comes. In chunks, so that the runner can commit between them: on SQLite one transaction of a
+        whole store's rows held the lock for seconds.
         """
         gathered = self._gathered or {}
-        chunk = {key: gathered.pop(key) for key in list(islice(gathered, rows or FLUSH_ROWS))}
-        if chunk:
-            self._write(conn, chunk, {}, self._gathered_durations, {}, {})
-            self._gathered_durations = Counter()  # written with the first chunk
+        if self._gathered_durations is not None:  # with the first chunk: the counters of every item at once
+            self._line_up_counts(gathered.values(), self._gathered_durations)
+            self._gathered_durations = None
+        chunk = [gathered.pop(key) for key in list(islice(gathered, rows or FLUSH_ROWS))]
+        item_rows, facet_rows, search_rows, deadline_rows = _rows_of(chunk, self.transcoder)
+        pending = self._pending
+        pending.add(self._items, ITEM_COLUMNS, item_rows)
+        pending.add(self._facets, FACET_COLUMNS, facet_rows)
+        pending.add(self._search, SEARCH_COLUMNS, search_rows)
+        pending.add(self._deadlines, DEADLINE_COLUMNS, deadline_rows)
         if gathered:
             return True
         self._gathered = None
-        self.history.flush(conn)  # the history's open rows, once every item is written
+        self.history.finish_gathering()  # the history's open rows, once every item is lined up
         return False
+
+    def _line_up_counts(self, gathered: Iterable["_Known"], durations: Counter[tuple[str, str, int]]) -> None:
+        """The counters' rows for the gathered items, into the empty copies: plain inserts, no zero rows."""
+        counts: Counter[tuple] = Counter()
+        progress: Counter[tuple] = Counter()
+        for known in gathered:
+            collection, state, parent = _counted(known.item)
+            counts[(collection, state)] += 1
+            if parent:
+                progress[(parent, state)] += 1
+        self._pending.add(self._counts, ("collection", "state", "n"), [(*k, n) for k, n in counts.items()])
+        self._pending.add(self._mandate_tasks, ("mandate_id", "state", "n"), [(*k, n) for k, n in progress.items()])
+        self._pending.add(self._durations, ("collection", "state", "bucket", "n"),
+                          [(*k, n) for k, n in durations.items() if n])
+
+    def gather(self, batch: Sequence[tuple[int, Any]]) -> None:
+        """Apply a batch in memory (a copy made by `beside`, before `prepare_flush`); its history rows wait
+        for `write_pending`. No SQL: the runner calls this with no transaction open."""
+        assert self._gathered is not None and self._gathered_durations is not None, "not gathering"
+        relevant = [(p, e, str(e.originator_id)) for p, e in batch if isinstance(e, WorkflowItem.Event)]
+        changes: list[tuple] = []
+        if relevant:
+            self._apply(relevant, self._gathered, self._gathered_durations, changes)
+        self.history.record(None, batch, changes)
+
+    def write_pending(self, conn: Connection) -> None:
+        """Insert the rows that `gather` and `prepare_flush` lined up, in the caller's transaction."""
+        self.take_pending().write(conn)
+
+    def take_pending(self) -> PendingRows:
+        """The rows that `gather` and `prepare_flush` lined up, to write (see runner.Gathering)."""
+        return self._pending.take()
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
         """Apply a batch of (position, event); events of other aggregates are passed over."""
+        if self._gathered is not None:
+            self.gather(batch)
+            self.write_pending(conn)
+            return
         # Each id is turned into text once: a rebuild spends a noticeable share of its time in UUID.__str__.
         relevant = [(p, e, str(e.originator_id)) for p, e in batch if isinstance(e, WorkflowItem.Event)]
         changes: list[tuple] = []  # each event's change of its item's facts, for the history
         if not relevant:
-            self.history.record(conn, batch, changes)
-            return
-        if self._gathered is not None:
-            self._apply(relevant, self._gathered, self._gathered_durations, changes)
             self.history.record(conn, batch, changes)
             return
         # A batch of creations only has nothing to load: the view cannot hold items not yet created.
@@ -140,11 +182,12 @@ class ItemsProjection:
         return touched
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
-               durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[dict[str, Any]]],
+               durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[tuple]],
                text_before: dict[str, str]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
         upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
-        conn.execute(upsert_items, [self._row(known) for known in touched.values()])
+        conn.execute(upsert_items, [dict(zip(ITEM_COLUMNS, _item_row(known, self.transcoder)))
+                                    for known in touched.values()])
         self._write_facets(conn, touched, facets_before)
         self._write_search(conn, touched, text_before)
         after = {key: _counted(known.item) for key, known in touched.items()}
@@ -160,18 +203,6 @@ class ItemsProjection:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
                                as_utc(row.state_since), as_utc(row.occurred_on))
                 for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
-
-    def _row(self, known: "_Known") -> dict[str, Any]:
-        item = known.item
-        fields = item.fields
-        return {"id": known.key, "collection": item.workflow.collection, "state": item.state,
-                "version": item.version, "created_position": known.created_position, "party": fields.get("party"),
-                "assignee": fields.get("assignee"), "mandate_id": fields.get("mandate_id"),
-                "assigned_to": fields.get("assigned_to"), "reference": fields.get("reference"),
-                "title": item.label, "due": _soonest_due(item),
-                "created_at": item.created_on, "updated_at": item.modified_on, "state_since": known.state_since,
-                "occurred_on": known.occurred_on,
-                "fields": self.transcoder.encode(fields).decode()}
 
     @staticmethod
     def _add_counts(conn: Connection, add, table: Table, before: dict[str, tuple], after: dict[str, tuple],
@@ -193,7 +224,7 @@ class ItemsProjection:
             conn.execute(delete(table).where(table.c.n == 0))
 
     def _write_facets(self, conn: Connection, touched: dict[str, "_Known"],
-                      facets_before: dict[str, list[dict[str, Any]]]) -> None:
+                      facets_before: dict[str, list[tuple]]) -> None:
         """Replace the facet rows of the touched items whose facets changed (most events change none)."""
         table, stale, rows = self._facets, [], []
         for key, known in touched.items():
@@ -205,8 +236,7 @@ class ItemsProjection:
             rows += now
         if stale:
             conn.execute(delete(table).where(table.c.item_id.in_(stale)))
-        if rows:
-            conn.execute(table.insert(), rows)
+        insert_rows(conn, table, FACET_COLUMNS, rows)
 
     def _write_search(self, conn: Connection, touched: dict[str, "_Known"], text_before: dict[str, str]) -> None:
         """Replace the search rows of the touched items whose words changed (most events change none)."""
@@ -217,29 +247,22 @@ class ItemsProjection:
                 continue
             if was is not None:
                 stale.append(known.created_position)
-            rows.append({"rowid": known.created_position, "collection": known.item.workflow.collection, "body": now})
+            rows.append((known.created_position, known.item.workflow.collection, now))
         if stale:
             conn.execute(delete(table).where(table.c.rowid.in_(stale)))
-        if rows:
-            conn.execute(table.insert(), rows)
+        insert_rows(conn, table, SEARCH_COLUMNS, rows)
 
     def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
         """Replace the touched items' deadline rows; items new in this batch have none to delete."""
         table = self._deadlines
         rows, keys = [], []
         for known in touched:
-            item, fields = known.item, known.item.fields
             if known.key in existing:
                 keys.append(known.key)
-            rows += [{"item_id": known.key, "kind": d["kind"], "collection": item.workflow.collection,
-                      "due": d["due"], "open": d["open"],
-                      "title": item.title, "assignee": fields.get("assignee"), "party": fields.get("party"),
-                      "next_rung_on": next_rung_day(d["due"], d["last_reminder"]) if d["open"] else None}
-                     for d in item.deadlines()]
+            rows += _deadline_rows(known)
         if keys:
             conn.execute(delete(table).where(table.c.item_id.in_(keys)))
-        if rows:
-            conn.execute(table.insert(), rows)
+        insert_rows(conn, table, DEADLINE_COLUMNS, rows)
 
 
 def _counted(item: WorkflowItem) -> tuple[str, str, str | None]:
@@ -262,11 +285,51 @@ def _soonest_due(item: WorkflowItem) -> Any:
     return min((d["due"] for d in lines if d["open"]), default=None) or min((d["due"] for d in lines), default=None)
 
 
-def _facet_rows(known: "_Known") -> list[dict[str, Any]]:
+ITEM_COLUMNS = ("id", "collection", "state", "version", "created_position", "party", "assignee", "mandate_id",
+                "assigned_to", "reference", "title", "due", "created_at", "updated_at", "state_since", "occurred_on",
+                "fields")
+FACET_COLUMNS = ("item_id", "name", "value", "collection", "created_position")
+SEARCH_COLUMNS = ("rowid", "collection", "body")
+DEADLINE_COLUMNS = ("item_id", "kind", "collection", "due", "open", "title", "assignee", "party", "next_rung_on")
+
+
+def _item_row(known: "_Known", transcoder: Transcoder) -> tuple:
+    """The item's `view_items` row, in the order of ITEM_COLUMNS."""
     item = known.item
-    return [{"item_id": known.key, "name": name, "value": value,
-             "collection": item.workflow.collection, "created_position": known.created_position}
+    fields = item.fields
+    get = fields.get
+    return (known.key, item.workflow.collection, item.state, item.version, known.created_position, get("party"),
+            get("assignee"), get("mandate_id"), get("assigned_to"), get("reference"), item.label, _soonest_due(item),
+            item.created_on, item.modified_on, known.state_since, known.occurred_on,
+            transcoder.encode(fields).decode())
+
+
+def _facet_rows(known: "_Known") -> list[tuple]:
+    """The item's `view_item_facets` rows, in the order of FACET_COLUMNS."""
+    item = known.item
+    collection, key, created = item.workflow.collection, known.key, known.created_position
+    return [(key, name, value, collection, created)
             for name, values in sorted(item.facets().items()) for value in sorted({v[:FACET_LENGTH] for v in values})]
+
+
+def _deadline_rows(known: "_Known") -> list[tuple]:
+    """The item's `view_deadlines` rows, in the order of DEADLINE_COLUMNS."""
+    item, fields = known.item, known.item.fields
+    collection, title, assignee, party = item.workflow.collection, item.title, fields.get("assignee"), fields.get("party")
+    return [(known.key, d["kind"], collection, d["due"], d["open"], title, assignee, party,
+             next_rung_day(d["due"], d["last_reminder"]) if d["open"] else None)
+            for d in item.deadlines()]
+
+
+def _rows_of(chunk: Iterable["_Known"], transcoder: Transcoder) -> tuple[list[tuple], ...]:
+    """The rows of items written whole into empty copies: items, facets, search and deadlines."""
+    items_rows, facets, texts, deadline_rows = [], [], [], []
+    for known in chunk:
+        items_rows.append(_item_row(known, transcoder))
+        facets += _facet_rows(known)
+        texts.append((known.created_position, known.item.workflow.collection, search_text(known.item)))
+        deadline_rows += _deadline_rows(known)
+    return items_rows, facets, texts, deadline_rows
 
 
 def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:

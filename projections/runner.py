@@ -7,11 +7,14 @@ resumes where the last commit ended. Events a view ignores still move it on.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 from sqlalchemy import Connection, Engine, MetaData, Table, inspect
 
@@ -30,6 +33,29 @@ class Projection(Protocol):
 
     def beside(self, suffix: str) -> "Projection":
         """The same projection writing into fresh copies of its tables, named with `suffix`."""
+
+
+class Writes(Protocol):
+    def write(self, conn: Connection) -> None:
+        """Write these rows in the caller's transaction."""
+
+
+@runtime_checkable
+class Gathering(Protocol):
+    """A copy (from `beside`) that applies a rebuild in memory and writes each row once at the end.
+
+    `gather` applies a batch with no SQL, so the runner calls it with no transaction open; the rows it
+    and `prepare_flush` line up are handed over by `take_pending`, and the runner writes them in a short
+    transaction of their own while the next batch is gathered.
+    """
+
+    def gather(self, batch: Sequence[tuple[int, Any]]) -> None: ...
+
+    def prepare_flush(self) -> bool:
+        """Line up the next chunk of what was gathered; True while more remains after it."""
+
+    def take_pending(self) -> Writes:
+        """The rows lined up so far, to write; they are no longer pending here."""
 
 
 BUILDING = "__building"
@@ -71,13 +97,14 @@ class ProjectionRunner:
     # time; with 10,000 most are written once, which halves a rebuild's time. On SQLite a batch
     # holds the write lock, so commands wait up to about half a second while a rebuild runs.
     rebuild_batch_size: int = 10_000
-    rebuild_pause_seconds: float = 0.12  # on SQLite, after each of a rebuild's transactions (see _let_writers_in)
+    rebuild_pause_seconds: float = 0.12  # on SQLite, between a rebuild's transactions (see _let_writers_in)
     stats: dict[str, Stats] = field(default_factory=dict)
     # Wakes a follower in another process (`serve`'s follower process), besides this runner's own.
     wake_elsewhere: Callable[[], None] | None = None
     _wake: threading.Event = field(default_factory=threading.Event)
     _advanced: threading.Condition = field(default_factory=threading.Condition)
     _known: dict[str, int] = field(default_factory=dict)  # positions this runner committed last
+    _unlocked_at: float = float("-inf")  # when the rebuild's last transaction ended (see _let_writers_in)
 
     def setup(self) -> None:
         """Create what is missing; a view built with another version of its definition is rebuilt.
@@ -148,6 +175,10 @@ class ProjectionRunner:
         if not _rebuildable(projection):
             raise ValueError(f"view {projection.name} is never rebuilt: its rows record what was done, which the "
                              f"log does not say (a changed definition needs a migration of its tables)")
+        with _collector_paused():
+            return self._rebuild(projection, progress)
+
+    def _rebuild(self, projection: Projection, progress: Callable[[int], None] | None) -> int:
         building = projection.beside(BUILDING)
         name = projection.name + BUILDING
         with self.engine.begin() as conn:
@@ -156,29 +187,12 @@ class ProjectionRunner:
             for table in building.tables:
                 table.create(conn)
             tracking.start_afresh(conn, name, projection.version)
-        position = done = 0
-        while True:
-            notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
-            if notifications:
-                started = time.perf_counter()
-                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
-                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                with self.engine.begin() as conn:
-                    building.handle(conn, batch)
-                    tracking.advance(conn, name, position, notifications[-1].id)
-                position, done = notifications[-1].id, done + len(notifications)
-                self._count(projection, len(notifications), time.perf_counter() - started)
-                if progress:
-                    progress(len(notifications))
-                self._let_writers_in()
-            if len(notifications) < self.rebuild_batch_size:
-                break
-        flush = getattr(building, "flush", None)
-        more = flush is not None  # a copy that gathered the rebuild in memory writes it now, each row once
-        while more:  # a chunk per transaction, so that commands get the lock in between
-            with self.engine.begin() as conn:
-                more = flush(conn)
-            self._let_writers_in()
+        self._unlocked_at = time.perf_counter()
+        if isinstance(building, Gathering):
+            position, done = self._gather(projection, building, name, progress)
+        else:
+            position, done = self._build_in_batches(projection, building, name, progress)
+        self._let_writers_in()
         with self.engine.begin() as conn:
             while True:  # the events recorded since the last batch, under the lock the switch needs anyway
                 count, end = self._project(conn, building, position)
@@ -197,14 +211,94 @@ class ProjectionRunner:
         self._known.pop(projection.name, None)
         return done
 
+    def _build_in_batches(self, projection: Projection, building: Projection, name: str,
+                          progress: Callable[[int], None] | None) -> tuple[int, int]:
+        """Project the log into the copy a batch per transaction; where it got, and how many events."""
+        position = done = 0
+        while True:
+            notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
+            if notifications:
+                started = time.perf_counter()
+                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
+                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                self._let_writers_in()
+                with self.engine.begin() as conn:
+                    building.handle(conn, batch)
+                    tracking.advance(conn, name, position, notifications[-1].id)
+                self._unlocked_at = time.perf_counter()
+                position, done = notifications[-1].id, done + len(notifications)
+                self._count(projection, len(notifications), time.perf_counter() - started)
+                if progress:
+                    progress(len(notifications))
+            if len(notifications) < self.rebuild_batch_size:
+                return position, done
+
+    def _gather(self, projection: Projection, building: Gathering, name: str,
+                progress: Callable[[int], None] | None) -> tuple[int, int]:
+        """Gather the log into a copy that keeps the view in memory, then write what it lined up, each row
+        once; where it got, and how many events.
+
+        The rows of each batch (and then of each chunk of the view) are written in a transaction of their
+        own, in a thread of their own, while this thread decodes and applies the next batch, which a third
+        thread has read meanwhile: the database's work and Python's overlap. The transactions run one at a time, in order (each waits for
+        the one before to commit), and on SQLite each waits out the pause after the one before.
+        """
+        def commit(rows: Writes, start: int | None, end: int | None) -> None:  # in the writing thread
+            self._let_writers_in()
+            with self.engine.begin() as conn:
+                rows.write(conn)
+                if end is not None:
+                    tracking.advance(conn, name, start or 0, end)
+            self._unlocked_at = time.perf_counter()
+
+        size, read = self.rebuild_batch_size, self.app.recorder.select_notifications
+        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writes") as writer, \
+                ThreadPoolExecutor(1, thread_name_prefix="rebuild-reads") as reader:
+            under_way: Future | None = None
+
+            def hand_over(start: int | None = None, end: int | None = None) -> None:
+                nonlocal under_way
+                rows = building.take_pending()
+                if under_way is not None:
+                    under_way.result()  # one transaction at a time (and at most two batches' rows in memory)
+                under_way = writer.submit(commit, rows, start, end)
+
+            position = done = 0
+            page = reader.submit(read, 1, size)
+            while True:
+                notifications = page.result()
+                if len(notifications) == size:  # the next page is read while this one is applied
+                    page = reader.submit(read, notifications[-1].id + 1, size)
+                if notifications:
+                    started = time.perf_counter()
+                    building.gather([(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
+                    hand_over(position, notifications[-1].id)
+                    position, done = notifications[-1].id, done + len(notifications)
+                    self._count(projection, len(notifications), time.perf_counter() - started)
+                    if progress:
+                        progress(len(notifications))
+                if len(notifications) < size:
+                    break
+            more = True
+            while more:  # a chunk per transaction, so that commands get the lock in between
+                more = building.prepare_flush()
+                hand_over()
+            if under_way is not None:
+                under_way.result()
+        return position, done
+
     def _let_writers_in(self) -> None:
-        """Between a rebuild's transactions on SQLite, let the commands waiting for its lock have it.
+        """Before a rebuild's next transaction on SQLite, let the commands waiting for its lock have it.
 
         SQLite has no queue for its lock: a waiting writer polls (every 100 ms at most), and a
-        rebuild that began its next transaction at once would take the lock again before it.
+        rebuild that began its next transaction at once would take the lock again before it. So
+        the lock stays free for `rebuild_pause_seconds` after each transaction; the work done
+        since it ended (reading, decoding and applying the next batch) counts towards that.
         """
         if self.engine.dialect.name == "sqlite":
-            time.sleep(self.rebuild_pause_seconds)
+            left = self.rebuild_pause_seconds - (time.perf_counter() - self._unlocked_at)
+            if left > 0:
+                time.sleep(left)
 
     def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
         """Read and apply the batch after `start` within the caller's transaction (for rebuilds)."""
@@ -295,6 +389,20 @@ class ProjectionRunner:
                 self._wake.wait(poll_seconds)
         finally:
             listener.close()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the while (a rebuild): a copy that gathers the whole view in
+    memory holds millions of objects, and each full collection walks them all; a third of a rebuild's time
+    went there. What a rebuild makes is freed by reference counting; the collector runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _rebuildable(projection: Projection) -> bool:

@@ -9,6 +9,7 @@ virtual table (see `_create_fts5`), so the runner's create, copy, rename and dro
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -57,21 +58,31 @@ def search_text(item: WorkflowItem) -> str:
     """What an item is found by: its title, its free-text fields (descriptions, texts, results, minutes...),
     its lists of words (partners, agenda) and the `text` of the records it keeps (a meeting's conclusions,
     the comments on it). Not ids, usernames or choices: those are filters."""
-    workflow = item.workflow
-    skipped = {link.field for link in type(item).links} | set(type(item).user_fields)
     parts = [item.label]
-    for spec in workflow.fields:
-        value = item.fields.get(spec.name)
-        if spec.name in skipped or value is None or spec.choices:
+    fields = item.fields
+    for name, is_list in _searched_fields(type(item)):
+        value = fields.get(name)
+        if value is None:
             continue
-        if spec.type is str and spec.max_length >= 100:
-            parts.append(value)
-        elif spec.type is list:
+        if is_list:
             parts += [v for v in value if isinstance(v, str)]
-    for value in item.fields.values():
+        else:
+            parts.append(value)
+    for value in fields.values():
         records = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         parts += [r["text"] for r in records if isinstance(r, dict) and isinstance(r.get("text"), str)]
     return "\n".join(dict.fromkeys(p for p in parts if p))[:MAX_TEXT]  # once each: a title is also a field
+
+
+@functools.cache
+def _searched_fields(cls: type[WorkflowItem]) -> tuple[tuple[str, bool], ...]:
+    """The fields of a workflow whose words are searched, in order, each with whether it is a list of words:
+    free text (at most 100 characters is a name or a code, not text) and lists, not links, users or choices.
+    Worked out once per class: a rebuild asks it for every item."""
+    skipped = {link.field for link in cls.links} | set(cls.user_fields)
+    return tuple((spec.name, spec.type is list) for spec in cls.workflow.fields
+                 if spec.name not in skipped and not spec.choices
+                 and (spec.type is list or (spec.type is str and spec.max_length >= 100)))
 
 
 def search_words(q: str) -> list[str]:

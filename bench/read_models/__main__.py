@@ -149,6 +149,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--skip-rebuild", action="store_true", help="leave out part 1")
+    parser.add_argument("--skip-catch-up", action="store_true", help="part 1 without the catch-ups from zero "
+                                                                     "(rebuild and floors only)")
     parser.add_argument("--skip-lag", action="store_true", help="leave out part 2")
     parser.add_argument("--skip-reads", action="store_true", help="leave out part 3 (and the backlog)")
     parser.add_argument("--no-cache", action="store_true", help="make the SQLite stores afresh, neither reading "

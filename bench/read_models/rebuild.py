@@ -1,15 +1,21 @@
 """Part 1: `ProjectionRunner.rebuild` and `catch_up` from zero over the history, checked and timed.
 
-Also the view checks the other parts use (`check_view`), and `--profile`'s cProfile of a rebuild.
+Beside the rebuild, two floors measured in the same run: `time_floor` (read, decode and apply through
+the library, no view) and `time_raw_floor` (the stored rows read by a plain SELECT and their states parsed
+by orjson, no library at all). Also the view checks the other parts use (`check_view`), and `--profile`'s
+cProfile of a rebuild.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import orjson
 
 from domain.item import WorkflowItem
 from projections import tracking
@@ -55,6 +61,10 @@ class RebuildResult:
     rebuild: list[float] = field(default_factory=list)
     catch_up: dict[int, list[float]] = field(default_factory=dict)
     floor: list[float] = field(default_factory=list)  # read, decode and apply only; no view
+    raw_floor: list[float] = field(default_factory=list)  # SELECT every stored row + orjson.loads; no library
+    # This process's CPU seconds (all its threads; not the database server's) for each of the above, per run:
+    # on a machine shared with other work they vary far less than the wall-clock seconds.
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {"rebuild": [], "floor": [], "raw floor": []})
 
 
 def time_floor(service, batch_size: int) -> float:
@@ -74,6 +84,31 @@ def time_floor(service, batch_size: int) -> float:
     return time.perf_counter() - began
 
 
+def time_raw_floor(service, env: dict[str, str]) -> float:
+    """The physical floor under any rebuild: a plain SELECT of every stored event row, in log order, and
+    `orjson.loads` of each state. No library (no mapper, no domain objects) and no SQL writes."""
+    table = service.recorder.events_table_name
+    select = f"SELECT originator_id, originator_version, topic, state FROM {table} ORDER BY {{order}}"
+    loads = orjson.loads
+    began = time.perf_counter()
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        conn = sqlite3.connect(env["SQLITE_DBNAME"])
+        try:
+            for row in conn.execute(select.format(order="rowid")):
+                loads(row[3])
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                             user=env["POSTGRES_USER"], password=env.get("POSTGRES_PASSWORD") or None,
+                             options=f"-csearch_path={env['POSTGRES_SCHEMA']}") as conn:
+            for row in conn.execute(select.format(order="notification_id")):
+                loads(row[3])
+    return time.perf_counter() - began
+
+
 def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespace) -> RebuildResult:
     service = make_service(env, Clock(datetime.fromisoformat(history.clock)))
     engine = engine_for(env, writer=True)
@@ -81,10 +116,11 @@ def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespac
     result = RebuildResult(history.events, catch_up={size: [] for size in args.batch_sizes})
     try:
         ProjectionRunner(service, engine, [projection]).setup()
-        # Turns: each round does every catch-up (from an emptied view) and a rebuild (over the full view, whose
-        # rows it deletes first, as `secretariat projections rebuild` does), so noise falls on all alike.
+        # Turns: each round does every catch-up (from an emptied view), a rebuild (over the full view, whose
+        # rows it deletes first, as `secretariat projections rebuild` does) and the two floors, so noise
+        # falls on all alike.
         for run in range(args.runs):
-            for size in args.batch_sizes:
+            for size in args.batch_sizes if not args.skip_catch_up else ():
                 runner = ProjectionRunner(service, engine, [projection], batch_size=size)
                 reset_view(runner, projection)
                 began = time.perf_counter()
@@ -94,13 +130,21 @@ def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespac
                 log(f"    run {run + 1}/{args.runs}: catch_up from zero, batch {size}: {done:,} events in "
                     f"{result.catch_up[size][-1]:.2f} s")
             runner = ProjectionRunner(service, engine, [projection])
-            began = time.perf_counter()
+            began, cpu = time.perf_counter(), time.process_time()
             done = runner.rebuild(projection)
             result.rebuild.append(time.perf_counter() - began)
+            result.cpu["rebuild"].append(time.process_time() - cpu)
             check_view(runner, history, "rebuild")
             log(f"    run {run + 1}/{args.runs}: rebuild: {done:,} events in {result.rebuild[-1]:.2f} s")
+            cpu = time.process_time()
             result.floor.append(time_floor(service, runner.rebuild_batch_size))
+            result.cpu["floor"].append(time.process_time() - cpu)
             log(f"    run {run + 1}/{args.runs}: floor (read, decode, apply; no view): {result.floor[-1]:.2f} s")
+            cpu = time.process_time()
+            result.raw_floor.append(time_raw_floor(service, env))
+            result.cpu["raw floor"].append(time.process_time() - cpu)
+            log(f"    run {run + 1}/{args.runs}: raw floor (SELECT + orjson.loads; no library): "
+                f"{result.raw_floor[-1]:.2f} s")
     finally:
         engine.dispose()
         service.close()
