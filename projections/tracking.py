@@ -7,8 +7,10 @@ a batch (the loser's transaction rolls back whole).
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, inspect, select,
-                        update)
+from typing import Sequence
+
+from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, inspect,
+                        select, update)
 
 metadata = MetaData()
 
@@ -49,10 +51,28 @@ def start_afresh(conn: Connection, view: str, version: int) -> None:
 
 def advance(conn: Connection, view: str, start: int, end: int) -> None:
     """Move the view from `start` to `end`, or raise PositionMoved if it is no longer at `start`."""
-    moved = conn.execute(update(tracking).where(tracking.c.view == view, tracking.c.position == start)
-                         .values(position=end))
+    moved = conn.execute(_ADVANCE, {"the_view": view, "start": start, "end": end})
     if moved.rowcount != 1:
         raise PositionMoved(view)
+
+
+def advance_together(conn: Connection, views: Sequence[str], start: int, end: int) -> None:
+    """Move every one of `views` from `start` to `end` in one statement, or raise PositionMoved if any of them
+    is no longer at `start` (the caller's transaction then rolls back, so none moved)."""
+    if len(views) == 1:
+        advance(conn, views[0], start, end)
+        return
+    moved = conn.execute(_ADVANCE_TOGETHER, {"views": list(views), "start": start, "end": end})
+    if moved.rowcount != len(views):
+        raise PositionMoved(", ".join(views))
+
+
+_ADVANCE = (update(tracking).where(tracking.c.view == bindparam("the_view"), tracking.c.position == bindparam("start"))
+            .values(position=bindparam("end")))
+# Built once: building the statement costs more than running it, and a follower runs it for every batch.
+_ADVANCE_TOGETHER = (update(tracking).where(tracking.c.view.in_(bindparam("views", expanding=True)),
+                                            tracking.c.position == bindparam("start"))
+                     .values(position=bindparam("end")))
 
 
 def hold(conn: Connection, view: str) -> None:
