@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, select
 
 from audit.chain import GENESIS, entry_hash
+from projections.bulk import insert_rows
 
 metadata = MetaData()
 
@@ -49,15 +50,17 @@ class AuditChainProjection:
         raise TypeError("the audit chain is never rebuilt: it would seal a tampered log as genuine")
 
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
-        last = conn.execute(select(audit_chain.c.hash, audit_chain.c.seq)
-                            .order_by(audit_chain.c.position.desc()).limit(1)).first()
+        last = conn.execute(_LAST_ENTRY).first()
         previous, seq = last if last else (GENESIS, 0)
         entries = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for _position, n in batch]
-        rows = [{"position": position, "hash": digest, "originator_id": str(entry[1]), "version": entry[2],
-                 "seq": seq + number}
+        rows = [(position, digest, str(entry[1]), entry[2], seq + number)
                 for number, ((position, digest), entry) in enumerate(zip(chain(entries, previous), entries), 1)]
-        if rows:
-            conn.execute(audit_chain.insert(), rows)
+        insert_rows(conn, audit_chain, _COLUMNS, rows)  # below SQLAlchemy's per-row handling (projections/bulk.py)
+
+
+_COLUMNS = ("position", "hash", "originator_id", "version", "seq")
+# Built once: a follower reads it for every batch, and building it cost more than running it.
+_LAST_ENTRY = select(audit_chain.c.hash, audit_chain.c.seq).order_by(audit_chain.c.position.desc()).limit(1)
 
 
 def chain(entries: Iterable[tuple[int, Any, int, str, bytes]], previous: str = GENESIS) -> Iterator[tuple[int, str]]:

@@ -149,7 +149,7 @@ class ItemHistory:
         earlier (late), by position: (item id, effective time in µs). `effective`: the item events' times."""
         reached = self._reached
         if reached is None:
-            reached = conn.execute(select(func.max(self._timeline.c.reached_micros))).scalar()
+            reached = conn.execute(_latest_reached(self._timeline)).scalar()
             reached = -(2 ** 63) if reached is None else reached
         rows, late = [], {}
         for position, event in batch:
@@ -204,12 +204,10 @@ class ItemHistory:
             wanted.setdefault(table, set()).add(key)
         found: dict[tuple, _Open] = {}
         for table, keys in wanted.items():
-            key_columns, value_columns = _columns(table)
-            among = (key_columns[0].in_([k for k, in keys]) if len(key_columns) == 1
-                     else tuple_(*key_columns).in_(list(keys)))
-            query = select(*key_columns, table.c.from_pos, *value_columns).where(table.c.to_pos == OPEN, among)
+            key_columns, _ = _columns(table)
             width = len(key_columns)
-            for row in conn.execute(query):
+            keys_given = [k for k, in keys] if width == 1 else list(keys)
+            for row in conn.execute(_load_open(table), {"keys": keys_given}):
                 found[(table, tuple(row[:width]))] = _Open(row[width], tuple(row[width + 1:]), stored=True)
         return found
 
@@ -220,10 +218,7 @@ class ItemHistory:
             by_table.setdefault(table, []).append({**{f"k_{c.name}": v for c, v in zip(key_columns, key)},
                                                    "new_to": position, "new_span": span_of(position - old.from_pos)})
         for table, rows in by_table.items():
-            key_columns, _ = _columns(table)
-            conn.execute(table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}")
-                                                                       for c in key_columns))
-                         .values(to_pos=bindparam("new_to"), span=bindparam("new_span")), rows)
+            conn.execute(_close_open(table), rows)
 
     def _insert(self, conn: Connection | None, rows: list[tuple[Table, tuple, "_Open"]],
                 ends: list[int] | None = None) -> None:
@@ -242,6 +237,30 @@ def _columns(table: Table) -> tuple[list[Column], list[Column]]:
     keys = [c for c in table.primary_key.columns if c.name != "to_pos"]
     values = [c for c in table.columns if not c.primary_key and c.name not in ("from_pos", "span")]
     return keys, values
+
+
+# The live batch's statements, each built once per table: building one (and its cache key) cost more than
+# running it, and a follower runs them for every batch of one or a few events.
+@functools.cache
+def _latest_reached(timeline: Table) -> Any:
+    return select(func.max(timeline.c.reached_micros))
+
+
+@functools.cache
+def _load_open(table: Table) -> Any:
+    """The open rows of the keys given as `keys` (values of a one-column key, else tuples)."""
+    key_columns, value_columns = _columns(table)
+    keys = bindparam("keys", expanding=True)
+    among = key_columns[0].in_(keys) if len(key_columns) == 1 else tuple_(*key_columns).in_(keys)
+    return select(*key_columns, table.c.from_pos, *value_columns).where(table.c.to_pos == OPEN, among)
+
+
+@functools.cache
+def _close_open(table: Table) -> Any:
+    """Closes the open row of the key given as `k_<column>`, at `new_to` with span `new_span`."""
+    key_columns, _ = _columns(table)
+    return (table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}") for c in key_columns))
+            .values(to_pos=bindparam("new_to"), span=bindparam("new_span")))
 
 
 @functools.cache

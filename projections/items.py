@@ -22,7 +22,7 @@ from typing import Any, Callable, Container, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import (Connection, Table, delete, select)
+from sqlalchemy import Connection, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -202,7 +202,7 @@ class ItemsProjection:
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
                                as_utc(row.state_since), as_utc(row.occurred_on))
-                for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
+                for row in conn.execute(_statements(self.tables[:OWN_TABLES]).load_items, {"ids": list(ids)})}
 
     @staticmethod
     def _add_counts(conn: Connection, add, table: Table, before: dict[str, tuple], after: dict[str, tuple],
@@ -221,7 +221,7 @@ class ItemsProjection:
         new_counts = conn.execute(add, rows).scalars().all()  # the statement returns each new count
         if 0 in new_counts:
             # No zero rows, so the table is the same however the log was cut into batches.
-            conn.execute(delete(table).where(table.c.n == 0))
+            conn.execute(_delete_zeros(table))
 
     def _write_facets(self, conn: Connection, touched: dict[str, "_Known"],
                       facets_before: dict[str, list[tuple]]) -> None:
@@ -235,7 +235,7 @@ class ItemsProjection:
                 stale.append(key)
             rows += now
         if stale:
-            conn.execute(delete(table).where(table.c.item_id.in_(stale)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_facets, {"ids": stale})
         insert_rows(conn, table, FACET_COLUMNS, rows)
 
     def _write_search(self, conn: Connection, touched: dict[str, "_Known"], text_before: dict[str, str]) -> None:
@@ -249,7 +249,7 @@ class ItemsProjection:
                 stale.append(known.created_position)
             rows.append((known.created_position, known.item.workflow.collection, now))
         if stale:
-            conn.execute(delete(table).where(table.c.rowid.in_(stale)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_search, {"rowids": stale})
         insert_rows(conn, table, SEARCH_COLUMNS, rows)
 
     def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
@@ -261,7 +261,7 @@ class ItemsProjection:
                 keys.append(known.key)
             rows += _deadline_rows(known)
         if keys:
-            conn.execute(delete(table).where(table.c.item_id.in_(keys)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_deadlines, {"ids": keys})
         insert_rows(conn, table, DEADLINE_COLUMNS, rows)
 
 
@@ -338,6 +338,33 @@ def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
                        transcoder.decode(row.fields.encode()), occurred_on=as_utc(row.occurred_on))
 
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The live batch's reads and deletes, each built once per set of tables: building a statement (and its
+    cache key) cost more than running it, and a follower runs them for every batch of one or a few events."""
+
+    load_items: Any
+    delete_facets: Any
+    delete_search: Any
+    delete_deadlines: Any
+
+
+@functools.cache
+def _statements(tables: tuple[Table, ...]) -> _Statements:
+    items_table, _counts, _tasks, deadlines_table, _durations, facets, search_table = tables
+    return _Statements(
+        load_items=select(items_table).where(items_table.c.id.in_(bindparam("ids", expanding=True))),
+        delete_facets=delete(facets).where(facets.c.item_id.in_(bindparam("ids", expanding=True))),
+        delete_search=delete(search_table).where(search_table.c.rowid.in_(bindparam("rowids", expanding=True))),
+        delete_deadlines=delete(deadlines_table).where(deadlines_table.c.item_id.in_(bindparam("ids", expanding=True))))
+
+
+@functools.cache
+def _delete_zeros(table: Table) -> Any:
+    """No zero rows in a counter table (built once per table, see _Statements)."""
+    return delete(table).where(table.c.n == 0)
 
 
 @functools.cache
