@@ -49,13 +49,30 @@ class AuditChainProjection:
     def beside(self, suffix: str) -> "AuditChainProjection":
         raise TypeError("the audit chain is never rebuilt: it would seal a tampered log as genuine")
 
+    def __init__(self) -> None:
+        # (position, hash, seq) of the last entry the batch handled last sealed (see _last_before).
+        self._sealed_last: tuple[int, str, int] | None = None
+
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
-        last = conn.execute(_LAST_ENTRY).first()
-        previous, seq = last if last else (GENESIS, 0)
+        previous, seq = self._last_before(conn, batch)
         entries = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for _position, n in batch]
         rows = [(position, digest, str(entry[1]), entry[2], seq + number)
                 for number, ((position, digest), entry) in enumerate(zip(chain(entries, previous), entries), 1)]
         insert_rows(conn, audit_chain, _COLUMNS, rows)  # below SQLAlchemy's per-row handling (projections/bulk.py)
+        if rows:
+            self._sealed_last = (rows[-1][0], rows[-1][1], rows[-1][4])
+
+    def _last_before(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> tuple[str, int]:
+        """The hash and number of the chain's last entry before the batch: as the batch sealed last left them,
+        if it ended right before this one, else read from the table. Safe whatever became of that batch: the
+        chain's position is then just before this batch's first (no event lies between them), and the chain up
+        to a position is the same whoever sealed it (every event from the first, hashed from its stored bytes).
+        A batch retried after a rollback starts at or before it, and reads."""
+        last = self._sealed_last
+        if last is not None and batch and batch[0][0] == last[0] + 1:
+            return last[1], last[2]
+        found = conn.execute(_LAST_ENTRY).first()
+        return tuple(found) if found else (GENESIS, 0)
 
 
 _COLUMNS = ("position", "hash", "originator_id", "version", "seq")

@@ -72,6 +72,9 @@ class ItemHistory:
         self._pending = pending
         self._gathered: dict[tuple, _Open] | None = {} if pending is not None else None
         self._reached: int | None = None if pending is None else -(2 ** 63)
+        # Live: (the last position of the batch handled last, the latest effective time up to it), so that the
+        # next batch need not read it (see _reached_before).
+        self._reached_after: tuple[int, int] | None = None
 
     def _insert_rows(self, conn: Connection | None, table: Table, names: Sequence[str], rows: list[tuple]) -> None:
         if self._pending is not None:
@@ -149,8 +152,7 @@ class ItemHistory:
         earlier (late), by position: (item id, effective time in µs). `effective`: the item events' times."""
         reached = self._reached
         if reached is None:
-            reached = conn.execute(_latest_reached(self._timeline)).scalar()
-            reached = -(2 ** 63) if reached is None else reached
+            reached = self._reached_before(conn, batch)
         rows, late = [], {}
         for position, event in batch:
             at = effective.get(position)
@@ -164,7 +166,21 @@ class ItemHistory:
         self._insert_rows(conn, self._timeline, ("position", "reached_micros"), rows)
         if self._gathered is not None:
             self._reached = reached
+        elif batch:
+            self._reached_after = (batch[-1][0], reached)
         return late
+
+    def _reached_before(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> int:
+        """The latest effective time up to just before the batch: as the batch handled last left it, if it
+        ended right before this one, else read. That is safe whatever became of that batch: the view's
+        position is just before this batch's first (no event lies between them), and the timeline up to a
+        position is the same whoever projected it, so even if that batch rolled back and another runner did
+        it, the value is the same. A batch retried after a rollback starts at or before it: read."""
+        after = self._reached_after
+        if after is not None and batch and batch[0][0] == after[0] + 1:
+            return after[1]
+        reached = conn.execute(_latest_reached(self._timeline)).scalar()
+        return -(2 ** 63) if reached is None else reached
 
     def _write(self, conn: Connection, steps: list[tuple[int, Table, tuple, Any]]) -> None:
         opened = self._gathered if self._gathered is not None else self._load(conn, steps)
