@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, Callable, Container, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
@@ -146,9 +146,10 @@ class ItemsProjection:
         before = {key: _counted(known.item) for key, known in current.items()}
         facets_before = {key: _facet_rows(known) for key, known in current.items()}
         text_before = {key: search_text(known.item) for key, known in current.items()}
+        deadlines_before = {key: _deadline_rows(known) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
         self._write(conn, self._apply(relevant, current, durations, changes), before, durations, facets_before,
-                    text_before)
+                    text_before, deadlines_before)
         self.history.record(conn, batch, changes)
 
     @staticmethod
@@ -183,7 +184,7 @@ class ItemsProjection:
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
                durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[tuple]],
-               text_before: dict[str, str]) -> None:
+               text_before: dict[str, str], deadlines_before: dict[str, list[tuple]]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
         upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [dict(zip(ITEM_COLUMNS, _item_row(known, self.transcoder)))
@@ -194,7 +195,7 @@ class ItemsProjection:
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
         self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
                          lambda c: (c[2], c[1]) if c[2] else None)
-        self._write_deadlines(conn, touched.values(), before)
+        self._write_deadlines(conn, touched.values(), deadlines_before)
         if durations:
             conn.execute(add_durations, [{"collection": c, "state": st, "bucket": b, "n": n}
                                          for (c, st, b), n in durations.items()])
@@ -252,14 +253,19 @@ class ItemsProjection:
             conn.execute(_statements(self.tables[:OWN_TABLES]).delete_search, {"rowids": stale})
         insert_rows(conn, table, SEARCH_COLUMNS, rows)
 
-    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
-        """Replace the touched items' deadline rows; items new in this batch have none to delete."""
+    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"],
+                         existing: dict[str, list[tuple]]) -> None:
+        """Replace the deadline rows of the touched items whose rows changed (items new in this batch have none
+        to delete; most events change none)."""
         table = self._deadlines
         rows, keys = [], []
         for known in touched:
-            if known.key in existing:
+            now, was = _deadline_rows(known), existing.get(known.key)
+            if was == now:
+                continue
+            if was:
                 keys.append(known.key)
-            rows += _deadline_rows(known)
+            rows += now
         if keys:
             conn.execute(_statements(self.tables[:OWN_TABLES]).delete_deadlines, {"ids": keys})
         insert_rows(conn, table, DEADLINE_COLUMNS, rows)

@@ -7,7 +7,8 @@ a batch (the loser's transaction rolls back whole).
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Any, Sequence
 
 from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, inspect,
                         select, update)
@@ -62,17 +63,21 @@ def advance_together(conn: Connection, views: Sequence[str], start: int, end: in
     if len(views) == 1:
         advance(conn, views[0], start, end)
         return
-    moved = conn.execute(_ADVANCE_TOGETHER, {"views": list(views), "start": start, "end": end})
+    moved = conn.execute(_advance_together(tuple(views)), {"start": start, "end": end})
     if moved.rowcount != len(views):
         raise PositionMoved(", ".join(views))
 
 
 _ADVANCE = (update(tracking).where(tracking.c.view == bindparam("the_view"), tracking.c.position == bindparam("start"))
             .values(position=bindparam("end")))
-# Built once: building the statement costs more than running it, and a follower runs it for every batch.
-_ADVANCE_TOGETHER = (update(tracking).where(tracking.c.view.in_(bindparam("views", expanding=True)),
-                                            tracking.c.position == bindparam("start"))
-                     .values(position=bindparam("end")))
+
+
+@functools.cache
+def _advance_together(views: tuple[str, ...]) -> Any:
+    """Built once per set of views: building the statement (or expanding a list of names into it) costs more
+    than running it, and a follower runs it for every batch."""
+    return (update(tracking).where(tracking.c.view.in_(views), tracking.c.position == bindparam("start"))
+            .values(position=bindparam("end")))
 
 
 def hold(conn: Connection, view: str) -> None:
