@@ -2,7 +2,10 @@
 
 Each batch reads the events after the view's position, then in one transaction moves the
 position and applies them: a crash rolls back rows and position together, and a restart
-resumes where the last commit ended. Events a view ignores still move it on.
+resumes where the last commit ended. Events a view ignores still move it on. The follower
+(`follow`) projects the views at one position together: each batch is read and decoded once and
+goes into all of them in one transaction (`run_batches`); a view elsewhere, or one that failed,
+takes batches of its own until it is back beside the others.
 """
 
 from __future__ import annotations
@@ -190,7 +193,7 @@ class ProjectionRunner:
         if not all(getattr(p, "reads_stored", False) for p in group):
             to_domain_event = self.app.mapper.to_domain_event
             decoded = [(n.id, to_domain_event(n)) for n in notifications]
-        # Claimed in the order of their names, as any runner claims them: two runners never wait on each other.
+        # In the order of their names: every runner projects (and, in one statement, claims) the same set alike.
         group = sorted(group, key=lambda p: p.name)
         try:
             with self.engine.begin() as conn:
