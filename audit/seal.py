@@ -20,6 +20,7 @@ from typing import Any, Iterable, Iterator, Sequence
 from sqlalchemy import BigInteger, Column, Connection, Integer, MetaData, String, Table, select
 
 from audit.chain import GENESIS, entry_hash
+from projections.bulk import insert_rows
 
 metadata = MetaData()
 
@@ -48,16 +49,35 @@ class AuditChainProjection:
     def beside(self, suffix: str) -> "AuditChainProjection":
         raise TypeError("the audit chain is never rebuilt: it would seal a tampered log as genuine")
 
+    def __init__(self) -> None:
+        # (position, hash, seq) of the last entry the batch handled last sealed (see _last_before).
+        self._sealed_last: tuple[int, str, int] | None = None
+
     def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None:
-        last = conn.execute(select(audit_chain.c.hash, audit_chain.c.seq)
-                            .order_by(audit_chain.c.position.desc()).limit(1)).first()
-        previous, seq = last if last else (GENESIS, 0)
+        previous, seq = self._last_before(conn, batch)
         entries = [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for _position, n in batch]
-        rows = [{"position": position, "hash": digest, "originator_id": str(entry[1]), "version": entry[2],
-                 "seq": seq + number}
+        rows = [(position, digest, str(entry[1]), entry[2], seq + number)
                 for number, ((position, digest), entry) in enumerate(zip(chain(entries, previous), entries), 1)]
+        insert_rows(conn, audit_chain, _COLUMNS, rows)  # below SQLAlchemy's per-row handling (projections/bulk.py)
         if rows:
-            conn.execute(audit_chain.insert(), rows)
+            self._sealed_last = (rows[-1][0], rows[-1][1], rows[-1][4])
+
+    def _last_before(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> tuple[str, int]:
+        """The hash and number of the chain's last entry before the batch: as the batch sealed last left them,
+        if it ended right before this one, else read from the table. Safe whatever became of that batch: the
+        chain's position is then just before this batch's first (no event lies between them), and the chain up
+        to a position is the same whoever sealed it (every event from the first, hashed from its stored bytes).
+        A batch retried after a rollback starts at or before it, and reads."""
+        last = self._sealed_last
+        if last is not None and batch and batch[0][0] == last[0] + 1:
+            return last[1], last[2]
+        found = conn.execute(_LAST_ENTRY).first()
+        return tuple(found) if found else (GENESIS, 0)
+
+
+_COLUMNS = ("position", "hash", "originator_id", "version", "seq")
+# Built once: a follower reads it for every batch, and building it cost more than running it.
+_LAST_ENTRY = select(audit_chain.c.hash, audit_chain.c.seq).order_by(audit_chain.c.position.desc()).limit(1)
 
 
 def chain(entries: Iterable[tuple[int, Any, int, str, bytes]], previous: str = GENESIS) -> Iterator[tuple[int, str]]:

@@ -72,6 +72,9 @@ class ItemHistory:
         self._pending = pending
         self._gathered: dict[tuple, _Open] | None = {} if pending is not None else None
         self._reached: int | None = None if pending is None else -(2 ** 63)
+        # Live: (the last position of the batch handled last, the latest effective time up to it), so that the
+        # next batch need not read it (see _reached_before).
+        self._reached_after: tuple[int, int] | None = None
 
     def _insert_rows(self, conn: Connection | None, table: Table, names: Sequence[str], rows: list[tuple]) -> None:
         if self._pending is not None:
@@ -149,8 +152,7 @@ class ItemHistory:
         earlier (late), by position: (item id, effective time in µs). `effective`: the item events' times."""
         reached = self._reached
         if reached is None:
-            reached = conn.execute(select(func.max(self._timeline.c.reached_micros))).scalar()
-            reached = -(2 ** 63) if reached is None else reached
+            reached = self._reached_before(conn, batch)
         rows, late = [], {}
         for position, event in batch:
             at = effective.get(position)
@@ -164,7 +166,21 @@ class ItemHistory:
         self._insert_rows(conn, self._timeline, ("position", "reached_micros"), rows)
         if self._gathered is not None:
             self._reached = reached
+        elif batch:
+            self._reached_after = (batch[-1][0], reached)
         return late
+
+    def _reached_before(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> int:
+        """The latest effective time up to just before the batch: as the batch handled last left it, if it
+        ended right before this one, else read. That is safe whatever became of that batch: the view's
+        position is just before this batch's first (no event lies between them), and the timeline up to a
+        position is the same whoever projected it, so even if that batch rolled back and another runner did
+        it, the value is the same. A batch retried after a rollback starts at or before it: read."""
+        after = self._reached_after
+        if after is not None and batch and batch[0][0] == after[0] + 1:
+            return after[1]
+        reached = conn.execute(_latest_reached(self._timeline)).scalar()
+        return -(2 ** 63) if reached is None else reached
 
     def _write(self, conn: Connection, steps: list[tuple[int, Table, tuple, Any]]) -> None:
         opened = self._gathered if self._gathered is not None else self._load(conn, steps)
@@ -204,12 +220,10 @@ class ItemHistory:
             wanted.setdefault(table, set()).add(key)
         found: dict[tuple, _Open] = {}
         for table, keys in wanted.items():
-            key_columns, value_columns = _columns(table)
-            among = (key_columns[0].in_([k for k, in keys]) if len(key_columns) == 1
-                     else tuple_(*key_columns).in_(list(keys)))
-            query = select(*key_columns, table.c.from_pos, *value_columns).where(table.c.to_pos == OPEN, among)
+            key_columns, _ = _columns(table)
             width = len(key_columns)
-            for row in conn.execute(query):
+            keys_given = [k for k, in keys] if width == 1 else list(keys)
+            for row in conn.execute(_load_open(table), {"keys": keys_given}):
                 found[(table, tuple(row[:width]))] = _Open(row[width], tuple(row[width + 1:]), stored=True)
         return found
 
@@ -220,10 +234,7 @@ class ItemHistory:
             by_table.setdefault(table, []).append({**{f"k_{c.name}": v for c, v in zip(key_columns, key)},
                                                    "new_to": position, "new_span": span_of(position - old.from_pos)})
         for table, rows in by_table.items():
-            key_columns, _ = _columns(table)
-            conn.execute(table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}")
-                                                                       for c in key_columns))
-                         .values(to_pos=bindparam("new_to"), span=bindparam("new_span")), rows)
+            conn.execute(_close_open(table), rows)
 
     def _insert(self, conn: Connection | None, rows: list[tuple[Table, tuple, "_Open"]],
                 ends: list[int] | None = None) -> None:
@@ -242,6 +253,30 @@ def _columns(table: Table) -> tuple[list[Column], list[Column]]:
     keys = [c for c in table.primary_key.columns if c.name != "to_pos"]
     values = [c for c in table.columns if not c.primary_key and c.name not in ("from_pos", "span")]
     return keys, values
+
+
+# The live batch's statements, each built once per table: building one (and its cache key) cost more than
+# running it, and a follower runs them for every batch of one or a few events.
+@functools.cache
+def _latest_reached(timeline: Table) -> Any:
+    return select(func.max(timeline.c.reached_micros))
+
+
+@functools.cache
+def _load_open(table: Table) -> Any:
+    """The open rows of the keys given as `keys` (values of a one-column key, else tuples)."""
+    key_columns, value_columns = _columns(table)
+    keys = bindparam("keys", expanding=True)
+    among = key_columns[0].in_(keys) if len(key_columns) == 1 else tuple_(*key_columns).in_(keys)
+    return select(*key_columns, table.c.from_pos, *value_columns).where(table.c.to_pos == OPEN, among)
+
+
+@functools.cache
+def _close_open(table: Table) -> Any:
+    """Closes the open row of the key given as `k_<column>`, at `new_to` with span `new_span`."""
+    key_columns, _ = _columns(table)
+    return (table.update().where(table.c.to_pos == OPEN, *(c == bindparam(f"k_{c.name}") for c in key_columns))
+            .values(to_pos=bindparam("new_to"), span=bindparam("new_span")))
 
 
 @functools.cache

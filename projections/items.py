@@ -18,11 +18,11 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any, Callable, Container, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import (Connection, Table, delete, select)
+from sqlalchemy import Connection, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -146,9 +146,10 @@ class ItemsProjection:
         before = {key: _counted(known.item) for key, known in current.items()}
         facets_before = {key: _facet_rows(known) for key, known in current.items()}
         text_before = {key: search_text(known.item) for key, known in current.items()}
+        deadlines_before = {key: _deadline_rows(known) for key, known in current.items()}
         durations: Counter[tuple[str, str, int]] = Counter()
         self._write(conn, self._apply(relevant, current, durations, changes), before, durations, facets_before,
-                    text_before)
+                    text_before, deadlines_before)
         self.history.record(conn, batch, changes)
 
     @staticmethod
@@ -183,7 +184,7 @@ class ItemsProjection:
 
     def _write(self, conn: Connection, touched: dict[str, "_Known"], before: dict[str, tuple],
                durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[tuple]],
-               text_before: dict[str, str]) -> None:
+               text_before: dict[str, str], deadlines_before: dict[str, list[tuple]]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
         upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [dict(zip(ITEM_COLUMNS, _item_row(known, self.transcoder)))
@@ -194,7 +195,7 @@ class ItemsProjection:
         self._add_counts(conn, add_counts, self._counts, before, after, lambda c: c[:2])
         self._add_counts(conn, add_mandate_tasks, self._mandate_tasks, before, after,
                          lambda c: (c[2], c[1]) if c[2] else None)
-        self._write_deadlines(conn, touched.values(), before)
+        self._write_deadlines(conn, touched.values(), deadlines_before)
         if durations:
             conn.execute(add_durations, [{"collection": c, "state": st, "bucket": b, "n": n}
                                          for (c, st, b), n in durations.items()])
@@ -202,7 +203,7 @@ class ItemsProjection:
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
                                as_utc(row.state_since), as_utc(row.occurred_on))
-                for row in conn.execute(select(self._items).where(self._items.c.id.in_(ids)))}
+                for row in conn.execute(_statements(self.tables[:OWN_TABLES]).load_items, {"ids": list(ids)})}
 
     @staticmethod
     def _add_counts(conn: Connection, add, table: Table, before: dict[str, tuple], after: dict[str, tuple],
@@ -221,7 +222,7 @@ class ItemsProjection:
         new_counts = conn.execute(add, rows).scalars().all()  # the statement returns each new count
         if 0 in new_counts:
             # No zero rows, so the table is the same however the log was cut into batches.
-            conn.execute(delete(table).where(table.c.n == 0))
+            conn.execute(_delete_zeros(table))
 
     def _write_facets(self, conn: Connection, touched: dict[str, "_Known"],
                       facets_before: dict[str, list[tuple]]) -> None:
@@ -235,7 +236,7 @@ class ItemsProjection:
                 stale.append(key)
             rows += now
         if stale:
-            conn.execute(delete(table).where(table.c.item_id.in_(stale)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_facets, {"ids": stale})
         insert_rows(conn, table, FACET_COLUMNS, rows)
 
     def _write_search(self, conn: Connection, touched: dict[str, "_Known"], text_before: dict[str, str]) -> None:
@@ -249,19 +250,24 @@ class ItemsProjection:
                 stale.append(known.created_position)
             rows.append((known.created_position, known.item.workflow.collection, now))
         if stale:
-            conn.execute(delete(table).where(table.c.rowid.in_(stale)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_search, {"rowids": stale})
         insert_rows(conn, table, SEARCH_COLUMNS, rows)
 
-    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"], existing: Container[str]) -> None:
-        """Replace the touched items' deadline rows; items new in this batch have none to delete."""
+    def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"],
+                         existing: dict[str, list[tuple]]) -> None:
+        """Replace the deadline rows of the touched items whose rows changed (items new in this batch have none
+        to delete; most events change none)."""
         table = self._deadlines
         rows, keys = [], []
         for known in touched:
-            if known.key in existing:
+            now, was = _deadline_rows(known), existing.get(known.key)
+            if was == now:
+                continue
+            if was:
                 keys.append(known.key)
-            rows += _deadline_rows(known)
+            rows += now
         if keys:
-            conn.execute(delete(table).where(table.c.item_id.in_(keys)))
+            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_deadlines, {"ids": keys})
         insert_rows(conn, table, DEADLINE_COLUMNS, rows)
 
 
@@ -338,6 +344,33 @@ def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
                        transcoder.decode(row.fields.encode()), occurred_on=as_utc(row.occurred_on))
 
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The live batch's reads and deletes, each built once per set of tables: building a statement (and its
+    cache key) cost more than running it, and a follower runs them for every batch of one or a few events."""
+
+    load_items: Any
+    delete_facets: Any
+    delete_search: Any
+    delete_deadlines: Any
+
+
+@functools.cache
+def _statements(tables: tuple[Table, ...]) -> _Statements:
+    items_table, _counts, _tasks, deadlines_table, _durations, facets, search_table = tables
+    return _Statements(
+        load_items=select(items_table).where(items_table.c.id.in_(bindparam("ids", expanding=True))),
+        delete_facets=delete(facets).where(facets.c.item_id.in_(bindparam("ids", expanding=True))),
+        delete_search=delete(search_table).where(search_table.c.rowid.in_(bindparam("rowids", expanding=True))),
+        delete_deadlines=delete(deadlines_table).where(deadlines_table.c.item_id.in_(bindparam("ids", expanding=True))))
+
+
+@functools.cache
+def _delete_zeros(table: Table) -> Any:
+    """No zero rows in a counter table (built once per table, see _Statements)."""
+    return delete(table).where(table.c.n == 0)
 
 
 @functools.cache

@@ -2,7 +2,10 @@
 
 Each batch reads the events after the view's position, then in one transaction moves the
 position and applies them: a crash rolls back rows and position together, and a restart
-resumes where the last commit ended. Events a view ignores still move it on.
+resumes where the last commit ended. Events a view ignores still move it on. The follower
+(`follow`) projects the views at one position together: each batch is read and decoded once and
+goes into all of them in one transaction (`run_batches`); a view elsewhere, or one that failed,
+takes batches of its own until it is back beside the others.
 """
 
 from __future__ import annotations
@@ -139,30 +142,73 @@ class ProjectionRunner:
         transaction holds the database's write lock, and reading the log while holding
         it could wait on a connection that a command, itself waiting for the lock, holds.
         """
-        started = time.perf_counter()
         start = self._known.get(projection.name)
         if start is None:
             with (self.reader or self.engine).connect() as conn:
                 start = tracking.position_of(conn, projection.name)
+        return self._run_group([projection], start)
+
+    def run_batches(self, projections: Sequence[Projection] | None = None) -> int:
+        """Project the next batch into each of `projections` (all by default); the most events one took.
+
+        The views at the same position (the common case: a follower keeps them together) take their
+        batch together: it is read and decoded once, and projected into all of them in one transaction
+        (`_run_group`). Views at different positions take batches of their own, a group per position.
+        """
+        projections = list(self.projections if projections is None else projections)
+        starts = self._starts(projections)
+        groups: dict[int, list[Projection]] = {}
+        for projection in projections:
+            groups.setdefault(starts[projection.name], []).append(projection)
+        return max((self._run_group(group, start) for start, group in sorted(groups.items())), default=0)
+
+    def _starts(self, projections: Sequence[Projection]) -> dict[str, int]:
+        """Each view's position: as this runner committed it last, else read (one connection for all)."""
+        starts = {p.name: self._known[p.name] for p in projections if p.name in self._known}
+        if len(starts) < len(projections):
+            with (self.reader or self.engine).connect() as conn:
+                for projection in projections:
+                    if projection.name not in starts:
+                        starts[projection.name] = tracking.position_of(conn, projection.name)
+        return starts
+
+    def _run_group(self, group: Sequence[Projection], start: int) -> int:
+        """Project the batch after `start` into every view of `group` (all at `start`) in one transaction.
+
+        Read and decoded once, before the transaction (see run_batch); a view that takes the stored
+        notifications (`reads_stored`) gets those. Every view is claimed first, in one statement: if
+        another runner moved any of them meanwhile, PositionMoved rolls back before any row is touched.
+        Rows and positions commit together, so a crash leaves each view at its last commit.
+        """
+        started = time.perf_counter()
         notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
         if not notifications:
-            self._known[projection.name] = start
+            for projection in group:
+                self._known[projection.name] = start
             return 0
-        if getattr(projection, "reads_stored", False):  # it takes the stored notifications, undecoded
-            batch = [(n.id, n) for n in notifications]
-        else:
-            batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        end = notifications[-1].id
+        stored = decoded = None
+        if any(getattr(p, "reads_stored", False) for p in group):
+            stored = [(n.id, n) for n in notifications]
+        if not all(getattr(p, "reads_stored", False) for p in group):
+            to_domain_event = self.app.mapper.to_domain_event
+            decoded = [(n.id, to_domain_event(n)) for n in notifications]
+        # In the order of their names: every runner projects (and, in one statement, claims) the same set alike.
+        group = sorted(group, key=lambda p: p.name)
         try:
             with self.engine.begin() as conn:
-                # Claim the batch first: if another runner moved the view meanwhile, stop before touching rows.
-                tracking.advance(conn, projection.name, start, batch[-1][0])
-                projection.handle(conn, batch)
+                tracking.advance_together(conn, [p.name for p in group], start, end)
+                for projection in group:
+                    projection.handle(conn, stored if getattr(projection, "reads_stored", False) else decoded)
         except BaseException:
-            self._known.pop(projection.name, None)  # read the position afresh next time
+            for projection in group:
+                self._known.pop(projection.name, None)  # read the positions afresh next time
             raise
-        self._known[projection.name] = batch[-1][0]
-        self._count(projection, len(batch), time.perf_counter() - started)
-        return len(batch)
+        elapsed = time.perf_counter() - started
+        for projection in group:
+            self._known[projection.name] = end
+            self._count(projection, len(notifications), elapsed)
+        return len(notifications)
 
     def rebuild(self, projection: Projection, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the view from the first event beside the live one, then put it in the live one's place.
@@ -331,6 +377,19 @@ class ProjectionRunner:
             if progress:
                 progress(count)
 
+    def catch_up_together(self, projections: Sequence[Projection] | None = None) -> int:
+        """Project until each of `projections` (all by default) reaches the head of the log, the views at
+        one position a batch for all at once (see run_batches); the most events one took."""
+        done = 0
+        while True:
+            try:
+                count = self.run_batches(projections)
+            except tracking.PositionMoved:
+                continue  # another runner did a batch of one of them; carry on from where each is
+            if not count:
+                return done
+            done += count
+
     def positions(self) -> dict[str, int]:
         with (self.reader or self.engine).connect() as conn:
             return {p.name: tracking.position_of(conn, p.name) for p in self.projections}
@@ -376,17 +435,26 @@ class ProjectionRunner:
         batch carries the events of many commands instead of one each.
         """
         listener = _Listener.for_app(self.app, self._wake)
+        failing: dict[str, float] = {}  # a view whose batch failed: when to try it again (on its own)
         try:
             while not stop.is_set():
                 stop.wait(gather_seconds)
                 self._wake.clear()
-                for projection in self.projections:
+                now = time.monotonic()
+                healthy = [p for p in self.projections if p.name not in failing]
+                retried = [p for p in self.projections if failing.get(p.name, now + 1) <= now]
+                try:
+                    self.catch_up_together(healthy)
+                except Exception:  # noqa: BLE001 - one of them failed: which one is found by going one by one
+                    retried += healthy
+                for projection in retried:
                     try:
                         self.catch_up(projection)
+                        failing.pop(projection.name, None)
                     except Exception:  # noqa: BLE001 - keep following; the batch rolled back and is retried
                         log.exception("projection %s failed; retrying", projection.name)
-                        stop.wait(1.0)
-                self._wake.wait(poll_seconds)
+                        failing[projection.name] = time.monotonic() + 1.0  # the others go on meanwhile
+                self._wake.wait(min(poll_seconds, 1.0) if failing else poll_seconds)
         finally:
             listener.close()
 

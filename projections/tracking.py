@@ -7,8 +7,11 @@ a batch (the loser's transaction rolls back whole).
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, inspect, select,
-                        update)
+import functools
+from typing import Any, Sequence
+
+from sqlalchemy import (BigInteger, Column, Connection, Engine, Integer, MetaData, String, Table, bindparam, inspect,
+                        select, update)
 
 metadata = MetaData()
 
@@ -49,10 +52,32 @@ def start_afresh(conn: Connection, view: str, version: int) -> None:
 
 def advance(conn: Connection, view: str, start: int, end: int) -> None:
     """Move the view from `start` to `end`, or raise PositionMoved if it is no longer at `start`."""
-    moved = conn.execute(update(tracking).where(tracking.c.view == view, tracking.c.position == start)
-                         .values(position=end))
+    moved = conn.execute(_ADVANCE, {"the_view": view, "start": start, "end": end})
     if moved.rowcount != 1:
         raise PositionMoved(view)
+
+
+def advance_together(conn: Connection, views: Sequence[str], start: int, end: int) -> None:
+    """Move every one of `views` from `start` to `end` in one statement, or raise PositionMoved if any of them
+    is no longer at `start` (the caller's transaction then rolls back, so none moved)."""
+    if len(views) == 1:
+        advance(conn, views[0], start, end)
+        return
+    moved = conn.execute(_advance_together(tuple(views)), {"start": start, "end": end})
+    if moved.rowcount != len(views):
+        raise PositionMoved(", ".join(views))
+
+
+_ADVANCE = (update(tracking).where(tracking.c.view == bindparam("the_view"), tracking.c.position == bindparam("start"))
+            .values(position=bindparam("end")))
+
+
+@functools.cache
+def _advance_together(views: tuple[str, ...]) -> Any:
+    """Built once per set of views: building the statement (or expanding a list of names into it) costs more
+    than running it, and a follower runs it for every batch."""
+    return (update(tracking).where(tracking.c.view.in_(views), tracking.c.position == bindparam("start"))
+            .values(position=bindparam("end")))
 
 
 def hold(conn: Connection, view: str) -> None:

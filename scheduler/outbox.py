@@ -26,6 +26,7 @@ collections whose items they read in full (`delivery_scope`, the one place that 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass
@@ -112,6 +113,13 @@ def delivery_id(reminder_id: str, channel: str) -> str:
     return str(uuid5(NAMESPACE_URL, f"secretariat:delivery:{reminder_id}:{channel}"))
 
 
+@functools.cache
+def _queue(dialect: str) -> Any:
+    """The insert that queues rows unless queued already (built once per dialect, not for every batch)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(deliveries).on_conflict_do_nothing()
+
+
 class DeliveriesProjection:
     """Queues each reminder raised once for every channel, configured or not (see the module's text)."""
 
@@ -134,8 +142,7 @@ class DeliveriesProjection:
         rows = [self._row(position, event, channel) for position, event in batch
                 if isinstance(event, WorkflowItem.ReminderRaised) for channel in self.channels]
         if rows:
-            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            conn.execute(insert(deliveries).on_conflict_do_nothing(), rows)
+            conn.execute(_queue(conn.dialect.name), rows)
 
     @staticmethod
     def _row(position: int, event: Any, channel: str) -> dict[str, Any]:
