@@ -42,7 +42,7 @@ from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
 from domain.user import User
 from projections.bulk import insert_rows
-from projections.runner import copies_beside
+from projections.views import copies_beside
 
 metadata = MetaData()
 

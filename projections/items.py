@@ -36,7 +36,7 @@ from projections.item_history import ItemHistory, facts
 from projections.items_tables import (
     items, item_facets, FACET_LENGTH, mandate_tasks, item_counts, deadlines, state_durations, duration_bucket,
 )
-from projections.runner import copies_beside
+from projections.views import copies_beside
 from projections.search import search, search_text
 
 FLUSH_ROWS = 5_000  # items per transaction when a rebuild writes what it gathered

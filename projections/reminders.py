@@ -13,7 +13,7 @@ from sqlalchemy import BigInteger, Column, Connection, Date, DateTime, Index, Me
 
 from domain.registry import WORKFLOW_ITEMS
 from domain.item import WorkflowItem
-from projections.runner import copies_beside
+from projections.views import copies_beside
 
 metadata = MetaData()
 

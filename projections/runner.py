@@ -6,77 +6,28 @@ resumes where the last commit ended. Events a view ignores still move it on. The
 (`follow`) projects the views at one position together: each batch is read and decoded once and
 goes into all of them in one transaction (`run_batches`); a view elsewhere, or one that failed,
 takes batches of its own until it is back beside the others.
+
+What a view must offer is declared in projections/views.py; rebuilding one beside the live one is
+projections/rebuilding.py; PostgreSQL's wake-up is projections/listener.py.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Callable, Sequence
 
-from sqlalchemy import Connection, Engine, MetaData, Table, inspect
+from sqlalchemy import Engine, inspect
 
 from domain.application import SecretariatApplication
 from projections import tracking
+from projections.listener import StoreListener
+from projections.rebuilding import RebuildBesideLive
+from projections.views import Projection, starts_at_head
 
 log = logging.getLogger("secretariat.projections")
-
-
-class Projection(Protocol):
-    name: str
-    version: int  # raise it whenever the tables or what goes into them change
-    tables: tuple[Table, ...]
-
-    def handle(self, conn: Connection, batch: Sequence[tuple[int, Any]]) -> None: ...
-
-    def beside(self, suffix: str) -> "Projection":
-        """The same projection writing into fresh copies of its tables, named with `suffix`."""
-
-
-class Writes(Protocol):
-    def write(self, conn: Connection) -> None:
-        """Write these rows in the caller's transaction."""
-
-
-@runtime_checkable
-class Gathering(Protocol):
-    """A copy (from `beside`) that applies a rebuild in memory and writes each row once at the end.
-
-    `gather` applies a batch with no SQL, so the runner calls it with no transaction open; the rows it
-    and `prepare_flush` line up are handed over by `take_pending`, and the runner writes them in a short
-    transaction of their own while the next batch is gathered.
-    """
-
-    def gather(self, batch: Sequence[tuple[int, Any]]) -> None: ...
-
-    def prepare_flush(self) -> bool:
-        """Line up the next chunk of what was gathered; True while more remains after it."""
-
-    def take_pending(self) -> Writes:
-        """The rows lined up so far, to write; they are no longer pending here."""
-
-
-BUILDING = "__building"
-
-
-def copies_beside(tables: Sequence[Table], suffix: str) -> tuple[Table, ...]:
-    """Fresh copies of a view's tables, named with `suffix`, for a projection's `beside`.
-
-    The copies have no secondary indexes: rows go in faster, and the indexes are made with
-    their live names when the copies take the live tables' place.
-    """
-    copies = MetaData()
-    found = []
-    for table in tables:
-        copy = table.to_metadata(copies, name=table.name + suffix)
-        copy.indexes.clear()
-        found.append(copy)
-    return tuple(found)
 
 
 @dataclass
@@ -90,7 +41,7 @@ class Stats:
 
 
 @dataclass
-class ProjectionRunner:
+class ProjectionRunner(RebuildBesideLive):
     app: SecretariatApplication
     engine: Engine  # a writer engine (see projections.database)
     projections: Sequence[Projection]
@@ -121,7 +72,7 @@ class ProjectionRunner:
             self.stats.setdefault(projection.name, Stats())
             # One that starts at the head (by default, one that is not rebuildable) acts on events from now
             # on only; the head is read before the transaction, as in run_batch.
-            first = self.head() if _starts_at_head(projection) else 0
+            first = self.head() if starts_at_head(projection) else 0
             with self.engine.begin() as conn:
                 version = tracking.version_of(conn, projection.name)
                 if version is None or not inspect(conn).has_table(projection.tables[0].name):
@@ -210,150 +161,6 @@ class ProjectionRunner:
             self._count(projection, len(notifications), elapsed)
         return len(notifications)
 
-    def rebuild(self, projection: Projection, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the view from the first event beside the live one, then put it in the live one's place.
-
-        The copy is built a batch per transaction while the live view keeps answering (and
-        following the log). Once the copy has nearly caught up, one short transaction projects
-        the last events, drops the live tables, renames the copy's into their place with the
-        live indexes, and moves the view's position to where the copy got.
-        """
-        if not _rebuildable(projection):
-            raise ValueError(f"view {projection.name} is never rebuilt: its rows record what was done, which the "
-                             f"log does not say (a changed definition needs a migration of its tables)")
-        with _collector_paused():
-            return self._rebuild(projection, progress)
-
-    def _rebuild(self, projection: Projection, progress: Callable[[int], None] | None) -> int:
-        building = projection.beside(BUILDING)
-        name = projection.name + BUILDING
-        with self.engine.begin() as conn:
-            for table in reversed(building.tables):
-                table.drop(conn, checkfirst=True)
-            for table in building.tables:
-                table.create(conn)
-            tracking.start_afresh(conn, name, projection.version)
-        self._unlocked_at = time.perf_counter()
-        if isinstance(building, Gathering):
-            position, done = self._gather(projection, building, name, progress)
-        else:
-            position, done = self._build_in_batches(projection, building, name, progress)
-        self._let_writers_in()
-        with self.engine.begin() as conn:
-            while True:  # the events recorded since the last batch, under the lock the switch needs anyway
-                count, end = self._project(conn, building, position)
-                if not count:
-                    break
-                position, done = end, done + count
-                if progress:
-                    progress(count)
-            # The live view's position before its tables, as a live batch takes them: dropping the tables
-            # first deadlocked with a batch that had claimed the position and then wrote a row.
-            tracking.hold(conn, projection.name)
-            _put_in_place(conn, building.tables, projection.tables)
-            tracking.forget(conn, name)
-            tracking.start_afresh(conn, projection.name, projection.version)
-            tracking.advance(conn, projection.name, 0, position)
-        self._known.pop(projection.name, None)
-        return done
-
-    def _build_in_batches(self, projection: Projection, building: Projection, name: str,
-                          progress: Callable[[int], None] | None) -> tuple[int, int]:
-        """Project the log into the copy a batch per transaction; where it got, and how many events."""
-        position = done = 0
-        while True:
-            notifications = self.app.recorder.select_notifications(position + 1, self.rebuild_batch_size)
-            if notifications:
-                started = time.perf_counter()
-                # Decoded before the transaction, which on SQLite holds the lock every command waits for.
-                batch = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-                self._let_writers_in()
-                with self.engine.begin() as conn:
-                    building.handle(conn, batch)
-                    tracking.advance(conn, name, position, notifications[-1].id)
-                self._unlocked_at = time.perf_counter()
-                position, done = notifications[-1].id, done + len(notifications)
-                self._count(projection, len(notifications), time.perf_counter() - started)
-                if progress:
-                    progress(len(notifications))
-            if len(notifications) < self.rebuild_batch_size:
-                return position, done
-
-    def _gather(self, projection: Projection, building: Gathering, name: str,
-                progress: Callable[[int], None] | None) -> tuple[int, int]:
-        """Gather the log into a copy that keeps the view in memory, then write what it lined up, each row
-        once; where it got, and how many events.
-
-        The rows of each batch (and then of each chunk of the view) are written in a transaction of their
-        own, in a thread of their own, while this thread decodes and applies the next batch, which a third
-        thread has read meanwhile: the database's work and Python's overlap. The transactions run one at a time, in order (each waits for
-        the one before to commit), and on SQLite each waits out the pause after the one before.
-        """
-        def commit(rows: Writes, start: int | None, end: int | None) -> None:  # in the writing thread
-            self._let_writers_in()
-            with self.engine.begin() as conn:
-                rows.write(conn)
-                if end is not None:
-                    tracking.advance(conn, name, start or 0, end)
-            self._unlocked_at = time.perf_counter()
-
-        size, read = self.rebuild_batch_size, self.app.recorder.select_notifications
-        with ThreadPoolExecutor(1, thread_name_prefix="rebuild-writes") as writer, \
-                ThreadPoolExecutor(1, thread_name_prefix="rebuild-reads") as reader:
-            under_way: Future | None = None
-
-            def hand_over(start: int | None = None, end: int | None = None) -> None:
-                nonlocal under_way
-                rows = building.take_pending()
-                if under_way is not None:
-                    under_way.result()  # one transaction at a time (and at most two batches' rows in memory)
-                under_way = writer.submit(commit, rows, start, end)
-
-            position = done = 0
-            page = reader.submit(read, 1, size)
-            while True:
-                notifications = page.result()
-                if len(notifications) == size:  # the next page is read while this one is applied
-                    page = reader.submit(read, notifications[-1].id + 1, size)
-                if notifications:
-                    started = time.perf_counter()
-                    building.gather([(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
-                    hand_over(position, notifications[-1].id)
-                    position, done = notifications[-1].id, done + len(notifications)
-                    self._count(projection, len(notifications), time.perf_counter() - started)
-                    if progress:
-                        progress(len(notifications))
-                if len(notifications) < size:
-                    break
-            more = True
-            while more:  # a chunk per transaction, so that commands get the lock in between
-                more = building.prepare_flush()
-                hand_over()
-            if under_way is not None:
-                under_way.result()
-        return position, done
-
-    def _let_writers_in(self) -> None:
-        """Before a rebuild's next transaction on SQLite, let the commands waiting for its lock have it.
-
-        SQLite has no queue for its lock: a waiting writer polls (every 100 ms at most), and a
-        rebuild that began its next transaction at once would take the lock again before it. So
-        the lock stays free for `rebuild_pause_seconds` after each transaction; the work done
-        since it ended (reading, decoding and applying the next batch) counts towards that.
-        """
-        if self.engine.dialect.name == "sqlite":
-            left = self.rebuild_pause_seconds - (time.perf_counter() - self._unlocked_at)
-            if left > 0:
-                time.sleep(left)
-
-    def _project(self, conn: Connection, projection: Projection, start: int) -> tuple[int, int]:
-        """Read and apply the batch after `start` within the caller's transaction (for rebuilds)."""
-        notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
-        if not notifications:
-            return 0, start
-        projection.handle(conn, [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications])
-        return len(notifications), notifications[-1].id
-
     def _count(self, projection: Projection, count: int, elapsed: float) -> None:
         stats = self.stats.setdefault(projection.name, Stats())
         stats.events += count
@@ -434,7 +241,7 @@ class ProjectionRunner:
         After a wake-up it lets `gather_seconds` pass before reading, so that under load one
         batch carries the events of many commands instead of one each.
         """
-        listener = _Listener.for_app(self.app, self._wake)
+        listener = StoreListener.for_app(self.app, self._wake)
         failing: dict[str, float] = {}  # a view whose batch failed: when to try it again (on its own)
         try:
             while not stop.is_set():
@@ -457,85 +264,3 @@ class ProjectionRunner:
                 self._wake.wait(min(poll_seconds, 1.0) if failing else poll_seconds)
         finally:
             listener.close()
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the while (a rebuild): a copy that gathers the whole view in
-    memory holds millions of objects, and each full collection walks them all; a third of a rebuild's time
-    went there. What a rebuild makes is freed by reference counting; the collector runs again afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _rebuildable(projection: Projection) -> bool:
-    """False for a projection whose rows are work done, not a view (the deliveries outbox): such a one
-    starts at the head of the log when first set up, and is never rebuilt, lest the work be done again."""
-    return getattr(projection, "rebuildable", True)
-
-
-def _starts_at_head(projection: Projection) -> bool:
-    """Whether it starts at the head of the log when first set up: by default one that is not rebuildable
-    does; the audit chain, which is never rebuilt yet must cover the whole log, says `starts_at_head = False`."""
-    return getattr(projection, "starts_at_head", not _rebuildable(projection))
-
-
-def _put_in_place(conn: Connection, copies: Sequence[Table], live: Sequence[Table]) -> None:
-    """Replace the live tables by their copies, giving the copies the live names and indexes."""
-    quote = conn.dialect.identifier_preparer.quote
-    for table in reversed(live):
-        table.drop(conn, checkfirst=True)
-    for copy, table in zip(copies, live):
-        conn.exec_driver_sql(f"ALTER TABLE {quote(copy.name)} RENAME TO {quote(table.name)}")
-        if conn.dialect.name == "postgresql":  # its primary key index keeps the copy's name otherwise
-            conn.exec_driver_sql(f"ALTER INDEX {quote(copy.name + '_pkey')} RENAME TO {quote(table.name + '_pkey')}")
-        for index in table.indexes:
-            index.create(conn)
-
-
-class _Listener:
-    """On PostgreSQL, turns the store's NOTIFY into a wake-up, so new events are seen at once."""
-
-    def __init__(self, close: Callable[[], None] = lambda: None) -> None:
-        self.close = close
-
-    @classmethod
-    def for_app(cls, app: SecretariatApplication, wake: threading.Event) -> "_Listener":
-        channel = getattr(app.recorder, "channel_name", None)
-        if channel is None:
-            return cls()  # SQLite: the API wakes the runner after each command (in process, or through serve's
-            # wake channel, secretariat/wake_channel.py), and polling covers the rest
-        import psycopg
-        from psycopg import sql
-
-        env = app.env
-        conn = psycopg.connect(dbname=env.get("POSTGRES_DBNAME"), host=env.get("POSTGRES_HOST"),
-                               port=env.get("POSTGRES_PORT"), user=env.get("POSTGRES_USER"),
-                               password=env.get("POSTGRES_PASSWORD") or None, autocommit=True)
-        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-        stopped = threading.Event()
-
-        def listen() -> None:
-            while not stopped.is_set():
-                try:
-                    for _ in conn.notifies(timeout=1.0, stop_after=1):
-                        wake.set()
-                except psycopg.Error:
-                    if not stopped.is_set():
-                        log.warning("lost the PostgreSQL LISTEN connection; falling back to polling")
-                    return
-
-        thread = threading.Thread(target=listen, name="projection-listen", daemon=True)
-        thread.start()
-
-        def close() -> None:
-            stopped.set()
-            thread.join(timeout=2)
-            conn.close()
-
-        return cls(close)
