@@ -27,9 +27,11 @@ serve: $(STAMP)  ## Serve without touching the data
 test: $(STAMP)  ## Install and run every test (PostgreSQL tests skip unless CI=true makes them mandatory)
 	$(BIN)/pytest
 
-bench: $(STAMP)  ## Print every benchmark's figures: commands, read models, scheduler, audit (about 30 minutes)
+bench: $(STAMP)  ## Print every benchmark's figures: commands, read models, follower, workers, scheduler, audit (about 45 minutes)
 	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/read_models
+	$(BIN)/python bench/follower.py
+	$(BIN)/python bench/workers.py
 	$(BIN)/python bench/scheduler
 	$(BIN)/python bench/audit_verify.py
 	$(BIN)/python bench/request_limits.py
