@@ -21,8 +21,6 @@ The wrappers cost a few microseconds per call, counted in the parts they wrap.
 from __future__ import annotations
 
 import argparse
-import functools
-import inspect
 import os
 import secrets
 import subprocess
@@ -35,112 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from budget_client import CLIENT
+from budget_timing import PartClock, Wrapping
 from http_servers import _secretariat_command, free_port, tree_cpu_seconds
 from shared import BENCH_DIR, COMMANDS_PER_WORKFLOW, DUE, RESULT, log, table
 
 ROOT = BENCH_DIR.parent
 
 
-class PartClock:
-    """Thread CPU time by part, exclusive: the innermost part running in a thread gets the time."""
-
-    def __init__(self) -> None:
-        self.totals: dict[str, float] = defaultdict(float)
-        self.per_thread: dict[int, float] = defaultdict(float)  # time given to parts, by thread ident
-        self.calls: dict[str, int] = defaultdict(int)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self.on = False
-
-    def enter(self, part: str) -> None:
-        now, local = time.thread_time(), self._local
-        stack = getattr(local, "stack", None)
-        if stack is None:
-            stack = local.stack = []
-        if stack:
-            self._add(stack[-1], now - local.mark)
-        stack.append(part)
-        local.mark = now
-
-    def leave(self) -> None:
-        now, local = time.thread_time(), self._local
-        self._add(local.stack.pop(), now - local.mark)
-        local.mark = now
-
-    def _add(self, part: str, seconds: float) -> None:
-        if not self.on:
-            return
-        with self._lock:
-            self.totals[part] += seconds
-            self.per_thread[threading.get_ident()] += seconds
-
-    def reset(self) -> None:
-        with self._lock:
-            self.totals.clear()
-            self.per_thread.clear()
-            self.calls.clear()
-
-    def count(self, part: str) -> None:
-        if self.on:
-            self.calls[part] += 1
-
-
-class Wrapping:
-    """Wraps functions and methods in place with a PartClock part; `undo` puts the originals back."""
-
-    def __init__(self, clock: PartClock) -> None:
-        self.clock = clock
-        self._undo: list[tuple[Any, str, Any]] = []
-
-    def wrap(self, owner: Any, name: str, part: str, *, http_only: bool = False) -> None:
-        """Time `owner.name` as `part`; with `http_only`, an ASGI callable's calls for HTTP requests only (its
-        lifespan call lasts as long as the server: counted, it would sit under every request's time)."""
-        original = inspect.getattr_static(owner, name)
-        function, rewrap = original, lambda f: f
-        if isinstance(original, (classmethod, staticmethod)):
-            function, rewrap = original.__func__, type(original)
-        clock = self.clock
-        if inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(getattr(function, "__call__", None)):
-            async def timed(*args: Any, **kwargs: Any) -> Any:
-                if http_only and _scope_type(args) != "http":
-                    return await function(*args, **kwargs)
-                clock.enter(part)
-                try:
-                    return await function(*args, **kwargs)
-                finally:
-                    clock.leave()
-        else:
-            def timed(*args: Any, **kwargs: Any) -> Any:
-                clock.enter(part)
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    clock.leave()
-        try:
-            functools.update_wrapper(timed, function)
-        except AttributeError:
-            pass  # a callable object: nothing to copy
-        setattr(owner, name, rewrap(timed))
-        self._undo.append((owner, name, original))
-
-    def wrap_router(self, app: Any) -> None:
-        """Time the app's router as "routing": its match over the routes (the route's own work is other parts').
-
-        The router keeps its `app` as `middleware_stack` when built, so the instance's is wrapped."""
-        self.wrap(app.router, "middleware_stack", "routing", http_only=True)
-
-    def undo(self) -> None:
-        for owner, name, original in reversed(self._undo):
-            setattr(owner, name, original)
-        self._undo.clear()
-
-
-def _scope_type(args: tuple) -> str | None:
-    scope = next((a for a in args if isinstance(a, dict)), None)
-    return scope.get("type") if scope is not None else None
-
-
-# The parts of the issue's budget, in the order the table shows them, and what each one's wrapped code is.
 PARTS = [
     ("uvicorn", "uvicorn's thread outside the app: HTTP parsing, sockets, the event loop"),
     ("middleware", "ASGI middleware: Starlette's error and exception layers, the request limiter, HEAD"),
@@ -256,59 +156,6 @@ class Budget:
         return self.parts.get(part, 0.0) * 1000 / self.commands if self.commands else float("nan")
 
 
-CLIENT = r'''
-import http.client, json, sys, threading, urllib.parse
-port, kind, warmup, workflows, clients, due, result = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]), *sys.argv[6:8]
-def call(conn, method, path, body=None, headers=None, form=False):
-    headers = dict(headers or {})
-    if body is not None:
-        if form:
-            body, headers["Content-Type"] = urllib.parse.urlencode(body), "application/x-www-form-urlencoded"
-        else:
-            body, headers["Content-Type"] = json.dumps(body), "application/json"
-    conn.request(method, path, body=body, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
-def connect():
-    return http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-def bearer(name):
-    if kind != "ours":
-        return {}
-    status, data = call(connect(), "POST", "/auth/token", {"username": name, "password": name}, form=True)
-    assert status == 200, (status, data)
-    return {"Authorization": "Bearer " + json.loads(data)["access_token"]}
-sara, hana = bearer("sara"), bearer("hana")
-def workflow(conn, n):
-    status, data = call(conn, "POST", "/tasks", {"title": f"Task {n}", "assignee": "sara", "due": due}, sara)
-    assert status == 201, (status, data[:300])
-    task = json.loads(data)["id"]
-    for action, body, who in (("start", None, sara), ("submit", {"result": result}, sara), ("approve", None, hana)):
-        status, data = call(conn, "POST", f"/tasks/{task}/{action}", body, who)
-        assert status == 200, (action, status, data[:300])
-connections = [connect() for _ in range(clients)]
-failed = []
-def run(index, first, count):
-    try:
-        for n in range(first, first + count):
-            workflow(connections[index], n)
-    except BaseException as error:
-        failed.append(error)
-def together(first, count):
-    threads = [threading.Thread(target=run, args=(i, first + count * i // clients,
-                                                  count * (i + 1) // clients - count * i // clients))
-               for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failed:
-        raise failed[0]
-together(0, warmup)
-print("ready", flush=True)
-sys.stdin.readline()
-together(warmup, workflows)
-print("done", flush=True)
-'''
 
 
 class InProcessServer:

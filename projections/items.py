@@ -13,7 +13,6 @@ pass writes the dashboard's history (projections/item_history.py), for the dashb
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,9 +21,7 @@ from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from eventsourcing.persistence import Transcoder
-from sqlalchemy import Connection, Table, bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Table
 
 from domain.item import WorkflowItem
 from domain.registry import WORKFLOW_ITEMS
@@ -33,6 +30,7 @@ from projections import history_tables
 from projections.bulk import PendingRows, insert_rows
 from projections.database import as_utc
 from projections.item_history import ItemHistory, facts
+from projections.items_statements import delete_zeros, statements, upserts
 from projections.items_tables import (
     items, item_facets, FACET_LENGTH, mandate_tasks, item_counts, deadlines, state_durations, duration_bucket,
 )
@@ -186,7 +184,7 @@ class ItemsProjection:
                durations: Counter[tuple[str, str, int]], facets_before: dict[str, list[tuple]],
                text_before: dict[str, str], deadlines_before: dict[str, list[tuple]]) -> None:
         """Write the touched items' rows, move them between counts (from `before`), add the durations."""
-        upsert_items, add_counts, add_mandate_tasks, add_durations = _upserts(conn.dialect.name, self.tables[:5])
+        upsert_items, add_counts, add_mandate_tasks, add_durations = upserts(conn.dialect.name, self.tables[:5])
         conn.execute(upsert_items, [dict(zip(ITEM_COLUMNS, _item_row(known, self.transcoder)))
                                     for known in touched.values()])
         self._write_facets(conn, touched, facets_before)
@@ -203,7 +201,7 @@ class ItemsProjection:
     def _load(self, conn: Connection, ids: set[str]) -> dict[str, "_Known"]:
         return {row.id: _Known(row.id, restore(row, self.transcoder), row.created_position,
                                as_utc(row.state_since), as_utc(row.occurred_on))
-                for row in conn.execute(_statements(self.tables[:OWN_TABLES]).load_items, {"ids": list(ids)})}
+                for row in conn.execute(statements(self.tables[:OWN_TABLES]).load_items, {"ids": list(ids)})}
 
     @staticmethod
     def _add_counts(conn: Connection, add, table: Table, before: dict[str, tuple], after: dict[str, tuple],
@@ -222,7 +220,7 @@ class ItemsProjection:
         new_counts = conn.execute(add, rows).scalars().all()  # the statement returns each new count
         if 0 in new_counts:
             # No zero rows, so the table is the same however the log was cut into batches.
-            conn.execute(_delete_zeros(table))
+            conn.execute(delete_zeros(table))
 
     def _write_facets(self, conn: Connection, touched: dict[str, "_Known"],
                       facets_before: dict[str, list[tuple]]) -> None:
@@ -236,7 +234,7 @@ class ItemsProjection:
                 stale.append(key)
             rows += now
         if stale:
-            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_facets, {"ids": stale})
+            conn.execute(statements(self.tables[:OWN_TABLES]).delete_facets, {"ids": stale})
         insert_rows(conn, table, FACET_COLUMNS, rows)
 
     def _write_search(self, conn: Connection, touched: dict[str, "_Known"], text_before: dict[str, str]) -> None:
@@ -250,7 +248,7 @@ class ItemsProjection:
                 stale.append(known.created_position)
             rows.append((known.created_position, known.item.workflow.collection, now))
         if stale:
-            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_search, {"rowids": stale})
+            conn.execute(statements(self.tables[:OWN_TABLES]).delete_search, {"rowids": stale})
         insert_rows(conn, table, SEARCH_COLUMNS, rows)
 
     def _write_deadlines(self, conn: Connection, touched: Iterable["_Known"],
@@ -267,7 +265,7 @@ class ItemsProjection:
                 keys.append(known.key)
             rows += now
         if keys:
-            conn.execute(_statements(self.tables[:OWN_TABLES]).delete_deadlines, {"ids": keys})
+            conn.execute(statements(self.tables[:OWN_TABLES]).delete_deadlines, {"ids": keys})
         insert_rows(conn, table, DEADLINE_COLUMNS, rows)
 
 
@@ -344,52 +342,6 @@ def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
     return cls.restore(UUID(row.id), row.version, as_utc(row.created_at), as_utc(row.updated_at), row.state,
                        transcoder.decode(row.fields.encode()), occurred_on=as_utc(row.occurred_on))
 
-
-
-@dataclass(frozen=True)
-class _Statements:
-    """The live batch's reads and deletes, each built once per set of tables: building a statement (and its
-    cache key) cost more than running it, and a follower runs them for every batch of one or a few events."""
-
-    load_items: Any
-    delete_facets: Any
-    delete_search: Any
-    delete_deadlines: Any
-
-
-@functools.cache
-def _statements(tables: tuple[Table, ...]) -> _Statements:
-    items_table, _counts, _tasks, deadlines_table, _durations, facets, search_table = tables
-    return _Statements(
-        load_items=select(items_table).where(items_table.c.id.in_(bindparam("ids", expanding=True))),
-        delete_facets=delete(facets).where(facets.c.item_id.in_(bindparam("ids", expanding=True))),
-        delete_search=delete(search_table).where(search_table.c.rowid.in_(bindparam("rowids", expanding=True))),
-        delete_deadlines=delete(deadlines_table).where(deadlines_table.c.item_id.in_(bindparam("ids", expanding=True))))
-
-
-@functools.cache
-def _delete_zeros(table: Table) -> Any:
-    """No zero rows in a counter table (built once per table, see _Statements)."""
-    return delete(table).where(table.c.n == 0)
-
-
-@functools.cache
-def _upserts(dialect: str, tables: tuple[Table, ...]):
-    """The upsert statements, built once per dialect and tables (building them costs more than running them)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    items_table, counts, mandate_tasks_table, _deadlines, durations = tables
-    upsert_item = insert(items_table)
-    upsert_item = upsert_item.on_conflict_do_update(index_elements=[items_table.c.id], set_={
-        c.name: upsert_item.excluded[c.name] for c in items_table.columns if c.name not in ("id", "created_position")})
-
-    def add_to_count(table: Table):
-        add = insert(table)
-        return add.on_conflict_do_update(index_elements=list(table.primary_key.columns),
-                                         set_={"n": table.c.n + add.excluded.n})
-
-    # The counters return their new values, so that zero rows are looked for only when one appeared.
-    return (upsert_item, add_to_count(counts).returning(counts.c.n),
-            add_to_count(mandate_tasks_table).returning(mandate_tasks_table.c.n), add_to_count(durations))
 
 
 @dataclass
