@@ -173,7 +173,7 @@ def run(parent: int, run_dir: Path, workflows: list[str]) -> None:
     service = build_application(settings)
     read_models, runner = build_projections(service, event_store_env(settings.database_url))
     reminders = build_scheduler(settings, service, read_models, runner)
-    listener = WakeListener(run_dir / WAKE_SOCKET, runner.wake)
+    listener = WakeListener(run_dir / WAKE_SOCKET, runner.wake, runner.hurry)
     publisher = StatsPublisher(run_dir, runner, reminders.stats)
     jobs = reminders.start(settings.scheduler_tick_seconds)
     log.info("Started the follower process [%d]: read models and reminders", os.getpid())

@@ -53,7 +53,7 @@ def api_from_settings(settings: Settings | None = None, *, follow: bool = True,
     reminders = build_scheduler(settings, service, read_models, runner)
     wake_sender = WakeSender(run_dir / WAKE_SOCKET) if run_dir is not None and not follow else None
     if wake_sender is not None:
-        runner.wake_elsewhere = wake_sender.send
+        runner.wake_elsewhere, runner.hurry_elsewhere = wake_sender.send, wake_sender.hurry
     attachments = Attachments(blob_store_for(event_store_env(settings.database_url)),
                               max_bytes=AttachmentSettings().attachment_max_bytes)
 

@@ -1,7 +1,9 @@
 """A wake-up from `serve`'s API workers to its follower process: "new events were recorded, look now".
 
 A Unix datagram socket in `serve`'s private run folder. After each command a worker sends one
-byte without waiting (about 5 µs); the follower's listening thread turns it into a wake-up.
+byte without waiting (about 5 µs); the follower's listening thread turns it into a wake-up. A
+request that waits for the views sends another byte, "hurry": the follower then starts its batch
+at once instead of gathering more commands' events first (projections/runner.py `follow`).
 Losing one costs nothing but time: a full queue means a wake-up is pending already, and a
 follower that is restarting finds the events at its first look anyway. The follower polls the
 log besides (every half second), and on PostgreSQL it also LISTENs to the store's NOTIFY.
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 WAKE_SOCKET = "wake.sock"
+WAKE, HURRY = b"w", b"h"
 
 
 class WakeSender:
@@ -28,8 +31,16 @@ class WakeSender:
         self._socket.setblocking(False)
 
     def send(self) -> None:
+        """New events were recorded."""
+        self._send(WAKE)
+
+    def hurry(self) -> None:
+        """A request waits for the views to show what was recorded."""
+        self._send(HURRY)
+
+    def _send(self, what: bytes) -> None:
         try:
-            self._socket.sendto(b"w", self.path)
+            self._socket.sendto(what, self.path)
         except OSError:
             pass  # no follower listening right now (restarting), or wake-ups already queued: nothing is lost
 
@@ -38,9 +49,10 @@ class WakeSender:
 
 
 class WakeListener:
-    """In the follower process: call `wake` for every datagram received, from a thread of its own."""
+    """In the follower process: call `wake` for every datagram received, from a thread of its own (`hurry`
+    instead for a "hurry" one, when given)."""
 
-    def __init__(self, path: Path, wake: Callable[[], None]) -> None:
+    def __init__(self, path: Path, wake: Callable[[], None], hurry: Callable[[], None] | None = None) -> None:
         self.path = path
         path.unlink(missing_ok=True)  # left by a follower that crashed; this one takes its place
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -48,18 +60,19 @@ class WakeListener:
         os.chmod(path, 0o600)
         self._socket.settimeout(1.0)
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._listen, args=(wake,), name="wake-listen", daemon=True)
+        self._thread = threading.Thread(target=self._listen, args=(wake, hurry or wake), name="wake-listen",
+                                        daemon=True)
         self._thread.start()
 
-    def _listen(self, wake: Callable[[], None]) -> None:
+    def _listen(self, wake: Callable[[], None], hurry: Callable[[], None]) -> None:
         while not self._stopped.is_set():
             try:
-                self._socket.recv(64)
+                what = self._socket.recv(64)
             except socket.timeout:
                 continue
             except OSError:
                 return
-            wake()
+            (hurry if what == HURRY else wake)()
 
     def close(self) -> None:
         self._stopped.set()

@@ -143,3 +143,22 @@ def test_a_failing_view_rolls_back_the_batch_it_shared_and_holds_up_no_other(ser
     runner.rebuild(audit_log)
     assert rows_of(runner, "audit_log") == live
     assert sealed(runner) == expected_seal(service)
+
+
+def test_a_request_waiting_for_the_views_does_not_wait_out_the_gathering_window(service, runner):
+    """The follower gathers a wake-up's events for `gather_seconds` (here far longer than the wait allows);
+    `wait_for` hurries it, so the write is projected within the wait all the same."""
+    stop = threading.Event()
+    follower = threading.Thread(target=runner.follow, args=(stop,), kwargs={"gather_seconds": 600.0}, daemon=True)
+    service.on_recorded.append(lambda _position: runner.wake())
+    follower.start()
+    try:
+        some_commands(service, 2)
+        head = runner.head()
+        assert runner.wait_for(head, timeout=30.0)
+        assert set(runner.positions().values()) == {head}
+    finally:
+        stop.set()
+        runner.hurry()  # ends the gathering window the follower is in, so that it sees `stop`
+        follower.join(timeout=30)
+    assert not follower.is_alive()

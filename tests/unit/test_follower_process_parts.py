@@ -28,6 +28,23 @@ def test_a_workers_send_wakes_the_listening_follower(tmp_path: Path):
     assert not (tmp_path / WAKE_SOCKET).exists()
 
 
+def test_a_request_waiting_for_the_views_hurries_the_follower_and_a_command_only_wakes_it(tmp_path: Path):
+    woken, hurried = threading.Event(), threading.Event()
+    listener = WakeListener(tmp_path / WAKE_SOCKET, woken.set, hurried.set)
+    sender = WakeSender(tmp_path / WAKE_SOCKET)
+    try:
+        sender.send()
+        assert woken.wait(BOUND)
+        assert not hurried.is_set()
+        woken.clear()
+        sender.hurry()
+        assert hurried.wait(BOUND)
+        assert not woken.is_set()  # the follower's `hurry` wakes it too (ProjectionRunner.hurry)
+    finally:
+        sender.close()
+        listener.close()
+
+
 def test_sending_with_no_follower_listening_neither_fails_nor_waits(tmp_path: Path):
     sender = WakeSender(tmp_path / WAKE_SOCKET)
     for _ in range(10_000):  # more than any socket buffer holds, were a follower bound and stuck
