@@ -8,6 +8,8 @@ from projections.database import engine_for
 from projections.items import ItemsProjection
 from projections.queries import ReadModels
 from projections.runner import ProjectionRunner
+from tests.conftest import make_service
+from tests.factories import register_cast
 
 
 @pytest.fixture
@@ -26,3 +28,14 @@ def items_runner(service, store_env):
     runner.setup()
     yield runner
     runner.engine.dispose()
+
+
+@pytest.fixture
+def two_applications(store_env, hasher, clock):
+    """Two applications on the test's store, each with its own caches, as two server processes have them (two
+    workers of `serve --workers 2`, or `serve` and the CLI); the cast is registered through the first."""
+    first, second = make_service(store_env, hasher, clock), make_service(store_env, hasher, clock)
+    register_cast(first)
+    yield first, second
+    first.close()
+    second.close()

@@ -6,22 +6,11 @@ from __future__ import annotations
 import pytest
 
 from domain.actor import Actor
-from tests.conftest import make_service
-from tests.factories import ADMIN, SARA, register_cast
+from tests.factories import ADMIN, SARA
 
 
-@pytest.fixture
-def two_processes(store_env, hasher, clock):
-    """Two applications on one store, as two workers of `serve --workers 2` (or `serve` and the CLI) have."""
-    first, second = make_service(store_env, hasher, clock), make_service(store_env, hasher, clock)
-    register_cast(first)
-    yield first, second
-    first.close()
-    second.close()
-
-
-def test_a_role_revoked_by_another_process_is_gone_on_the_next_request(two_processes):
-    serving, other = two_processes
+def test_a_role_revoked_by_another_process_is_gone_on_the_next_request(two_applications):
+    serving, other = two_applications
     access = serving.user("sara").generation_pair()[0]
     assert serving.actor_holding("sara", access) == SARA  # sara is now in this process's cache
     other.revoke_role("sara", "secretariat", actor=ADMIN)
@@ -35,8 +24,8 @@ def test_a_role_revoked_by_another_process_is_gone_on_the_next_request(two_proce
     pytest.param(lambda s: s.deactivate_user("sara", "Left the Secretariat", actor=ADMIN), id="deactivation"),
     pytest.param(lambda s: s.change_password("sara", "a reset by the admin", actor=ADMIN), id="admin reset"),
 ])
-def test_a_token_ended_by_another_process_names_nobody_on_the_next_request(two_processes, end):
-    serving, other = two_processes
+def test_a_token_ended_by_another_process_names_nobody_on_the_next_request(two_applications, end):
+    serving, other = two_applications
     access, calendar = serving.user("sara").generation_pair()
     assert serving.actor_holding("sara", access) == SARA
     assert serving.actor_holding("sara", calendar, calendar=True) == SARA

@@ -10,21 +10,11 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import Conflict, ValidationFailed
-from tests.conftest import make_service
-from tests.factories import ERIK, HANA, SARA, ADMIN, register_cast, task_values
+from tests.factories import ERIK, HANA, SARA, ADMIN, task_values
 
 
-@pytest.fixture
-def two(store_env, hasher, clock):
-    first, second = make_service(store_env, hasher, clock), make_service(store_env, hasher, clock)
-    register_cast(first)
-    yield first, second
-    first.close()
-    second.close()
-
-
-def test_what_one_application_saves_the_others_next_command_sees(two):
-    first, second = two
+def test_what_one_application_saves_the_others_next_command_sees(two_applications):
+    first, second = two_applications
     task = first.create_task(ERIK, task_values()).item
     first.act("tasks", task.id, "start", SARA, {})  # cached by `first` at version 2
     second.act("tasks", task.id, "submit", SARA, {"result": "Done"})
@@ -32,8 +22,8 @@ def test_what_one_application_saves_the_others_next_command_sees(two):
     assert first.get_item("tasks", task.id, SARA).fields["result"] == "Done"
 
 
-def test_a_stale_cached_copy_still_loses_on_the_version_at_save(two):
-    first, second = two
+def test_a_stale_cached_copy_still_loses_on_the_version_at_save(two_applications):
+    first, second = two_applications
     task = first.create_task(ERIK, task_values()).item
     loaded = first.get_item("tasks", task.id, SARA)
     second.act("tasks", task.id, "start", SARA, {})
@@ -43,8 +33,8 @@ def test_a_stale_cached_copy_still_loses_on_the_version_at_save(two):
     assert first.get_item("tasks", task.id, SARA).state == "in_progress"
 
 
-def test_the_item_a_command_answers_with_is_not_the_cached_one(two):
-    first, _second = two
+def test_the_item_a_command_answers_with_is_not_the_cached_one(two_applications):
+    first, _second = two_applications
     answered = first.create_task(ERIK, task_values(title="As saved")).item
     answered.fields["title"] = "Changed by a caller after the save"
     assert first.get_item("tasks", answered.id, SARA).fields["title"] == "As saved"
@@ -53,8 +43,8 @@ def test_the_item_a_command_answers_with_is_not_the_cached_one(two):
     assert first.get_item("tasks", answered.id, SARA).fields["title"] == "As saved"
 
 
-def test_an_assignee_registered_by_another_application_is_a_user_and_an_unknown_name_is_not(two):
-    first, second = two
+def test_an_assignee_registered_by_another_application_is_a_user_and_an_unknown_name_is_not(two_applications):
+    first, second = two_applications
     assert first.create_task(ERIK, task_values(assignee="sara")).item.fields["assignee"] == "sara"  # sara cached
     with pytest.raises(ValidationFailed, match="'newcomer' is not a user"):
         first.create_task(ERIK, task_values(assignee="newcomer"))
