@@ -109,5 +109,3 @@ def _scope_type(args: tuple) -> str | None:
     scope = next((a for a in args if isinstance(a, dict)), None)
     return scope.get("type") if scope is not None else None
 
-
-# The parts of the budget, in the order the table shows them, and what each one's wrapped code is.

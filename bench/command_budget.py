@@ -40,7 +40,7 @@ from shared import BENCH_DIR, COMMANDS_PER_WORKFLOW, DUE, RESULT, log, table
 
 ROOT = BENCH_DIR.parent
 
-
+# The parts of the budget, in the order the table shows them, and what each one's wrapped code is.
 PARTS = [
     ("uvicorn", "uvicorn's thread outside the app: HTTP parsing, sockets, the event loop"),
     ("middleware", "ASGI middleware: Starlette's error and exception layers, the request limiter, HEAD"),
@@ -154,8 +154,6 @@ class Budget:
 
     def per_command_ms(self, part: str) -> float:
         return self.parts.get(part, 0.0) * 1000 / self.commands if self.commands else float("nan")
-
-
 
 
 class InProcessServer:

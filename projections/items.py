@@ -343,7 +343,6 @@ def restore(row: Any, transcoder: Transcoder) -> WorkflowItem:
                        transcoder.decode(row.fields.encode()), occurred_on=as_utc(row.occurred_on))
 
 
-
 @dataclass
 class _Known:
     """An item as the batch has it so far: the item, where it was created, since when in its state."""

@@ -2,9 +2,9 @@
 
 Beside the rebuild, three floors measured in the same run: `time_floor` (read, decode and apply through
 the library, no view), `time_raw_floor` (the stored rows read by a plain SELECT and their states parsed
-by orjson, no library at all) and `time_write_floor` (the rows the rebuild wrote, inserted again by the
-driver alone: what the database's side of a rebuild costs at the least). Also the view checks the other parts use (`check_view`), and `--profile`'s
-cProfile of a rebuild.
+by orjson, no library at all) and `time_write_floor` (the rows the rebuild wrote, inserted again as the
+rebuild inserts them: what its database side costs at the least). Also the view checks the other parts
+use (`check_view`), and `--profile`'s cProfile of a rebuild.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
+from sqlalchemy import Table, select
 
 from domain.item import WorkflowItem
 from projections import tracking
+from projections.bulk import insert_rows
 from projections.database import engine_for
 from projections.items import ItemsProjection
 from projections.runner import ProjectionRunner
@@ -64,7 +66,7 @@ class RebuildResult:
     catch_up: dict[int, list[float]] = field(default_factory=dict)
     floor: list[float] = field(default_factory=list)  # read, decode and apply only; no view
     raw_floor: list[float] = field(default_factory=list)  # SELECT every stored row + orjson.loads; no library
-    write_floor: list[float] = field(default_factory=list)  # the view's rows inserted again by the driver alone
+    write_floor: list[float] = field(default_factory=list)  # the view's rows inserted again as a rebuild inserts them
     # This process's CPU seconds (all its threads; not the database server's) for each of the above, per run:
     # on a machine shared with other work they vary far less than the wall-clock seconds.
     cpu: dict[str, list[float]] = field(default_factory=lambda: {"rebuild": [], "floor": [], "raw floor": [],
@@ -115,43 +117,29 @@ def time_raw_floor(service, env: dict[str, str]) -> float:
 
 def time_write_floor(engine, projection: ItemsProjection) -> tuple[float, float]:
     """What the database's side of a rebuild costs at the least: every row the rebuild left in the view's tables
-    (a rebuild writes each row once), read back as stored and inserted again into empty copies with no secondary
-    indexes (as a rebuild's copies have none), by the driver alone (`executemany` on SQLite, COPY on PostgreSQL,
-    as projections/bulk.py writes), in one transaction. Only the inserts and the commit are timed: no Python work
-    of the view's own, no type conversion, no index built afterwards. Seconds, and this process's CPU seconds."""
+    (a rebuild writes each row once), read back and inserted again into empty copies with no secondary indexes
+    (as a rebuild's copies have none) by the rebuild's own `insert_rows` (projections/bulk.py: `executemany` on
+    SQLite, COPY on PostgreSQL), in one transaction. Only the inserts and the commit are timed: no Python work of
+    the view's own, no index built afterwards. Seconds, and this process's CPU seconds."""
     copies = copies_beside(projection.tables, "__floor")
     with engine.begin() as conn:
         for copy in copies:
             copy.drop(conn, checkfirst=True)
             copy.create(conn)
-    quote = engine.dialect.identifier_preparer.quote
-    postgres = engine.dialect.name == "postgresql"
-    rows: list[tuple[str, str, list[tuple]]] = []
+    written: list[tuple[Table, list[str], list[tuple]]] = []
     with engine.connect() as conn:
         for live, copy in zip(projection.tables, copies):
-            columns = ", ".join(quote(c.name) for c in live.columns if c.computed is None)  # not PostgreSQL's tsvector
-            stored = [tuple(row) for row in conn.exec_driver_sql(f"SELECT {columns} FROM {quote(live.name)}")]
-            marks = ", ".join("?" * len(stored[0])) if stored else ""
-            statement = (f"COPY {quote(copy.name)} ({columns}) FROM STDIN" if postgres
-                         else f"INSERT INTO {quote(copy.name)} ({columns}) VALUES ({marks})")
-            rows.append((copy.name, statement, stored))
+            columns = [c for c in live.columns if c.computed is None]  # not PostgreSQL's generated tsvector
+            written.append((copy, [c.name for c in columns], [tuple(row) for row in conn.execute(select(*columns))]))
     began, cpu = time.perf_counter(), time.process_time()
     with engine.begin() as conn:
-        driver = conn.connection.driver_connection
-        for _name, statement, stored in rows:
-            if not stored:
-                continue
-            if postgres:
-                with driver.cursor() as cursor, cursor.copy(statement) as copy:
-                    for row in stored:
-                        copy.write_row(row)
-            else:
-                driver.executemany(statement, stored)
-    elapsed = time.perf_counter() - began, time.process_time() - cpu
+        for copy, names, rows in written:
+            insert_rows(conn, copy, names, rows)
+    spent = time.perf_counter() - began, time.process_time() - cpu
     with engine.begin() as conn:
         for copy in reversed(copies):
             copy.drop(conn)
-    return elapsed
+    return spent
 
 
 def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespace) -> RebuildResult:
@@ -193,7 +181,7 @@ def bench_rebuild(env: dict[str, str], history: History, args: argparse.Namespac
             seconds, cpu_seconds = time_write_floor(engine, projection)
             result.write_floor.append(seconds)
             result.cpu["write floor"].append(cpu_seconds)
-            log(f"    run {run + 1}/{args.runs}: write floor (the view's rows inserted again by the driver): "
+            log(f"    run {run + 1}/{args.runs}: write floor (the view's rows inserted again, inserts only): "
                 f"{result.write_floor[-1]:.2f} s")
     finally:
         engine.dispose()

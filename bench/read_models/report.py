@@ -71,7 +71,7 @@ def report_rebuild(reports: list[StoreReport], args: argparse.Namespace) -> str:
         rows.append([r.name, "raw floor: SELECT + orjson.loads", f"{res.events:,}", f"{raw:.2f}",
                      f"{cpu['raw floor']:.2f}", f"{res.events / raw:,.0f}", "-", "-"])
         write = statistics.median(res.write_floor)
-        rows.append([r.name, "write floor: the view's rows, driver only", f"{res.events:,}", f"{write:.2f}",
+        rows.append([r.name, "write floor: the view's rows, inserts only", f"{res.events:,}", f"{write:.2f}",
                      f"{cpu['write floor']:.2f}", f"{res.events / write:,.0f}", "-", "-"])
         notes.append(f"{r.name}: floor + write floor {floor + write:.2f} s (the two in turn; a rebuild overlaps them "
                      f"only where the driver or the database server works without this process's GIL)")
@@ -96,8 +96,8 @@ def report_rebuild(reports: list[StoreReport], args: argparse.Namespace) -> str:
              "any rebuild applying the domain's events spends before writing a row (rebuild.time_floor). raw floor: "
              "a plain SELECT of every stored event row and orjson.loads of each state, no library, no writes "
              "(rebuild.time_raw_floor). write floor: every row the rebuild wrote, inserted again into empty copies "
-             "by the driver alone (executemany on SQLite, COPY on PostgreSQL), one transaction, no Python work of the "
-             "view's (rebuild.time_write_floor). All measured in the same runs, in turns")
+             "by the rebuild's own insert_rows (executemany on SQLite, COPY on PostgreSQL), one transaction, no Python "
+             "work of the view's (rebuild.time_write_floor). All measured in the same runs, in turns")
     title += (". cpu s: this process's CPU seconds, all threads (not the database server's), median: steadier than "
               "the seconds on a shared machine")
     return title + "\n\n" + table(["store", "what", "events", "seconds", "cpu s", "events/s", "goal", "verdict"],
